@@ -76,6 +76,9 @@ export interface OutpostConfig {
   install_id: string | null;
   oidc: OidcSettings | null;
 
+  /** Notes about the file that are not errors (ignored authentik keys). */
+  warnings: string[];
+
   users: DevUser[];
   groups: DevGroup[];
 

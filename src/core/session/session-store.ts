@@ -1,0 +1,198 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { OutpostError, systemErrorCode } from '../errors.js';
+import type { Identity } from '../identity/identity.js';
+import { ensurePrivateDir } from '../state/state-dir.js';
+
+/** A signed-in browser or client, kept on the server; the cookie only names it. */
+export interface Session {
+  /** SHA-256 of the session id: the file name, so a directory listing reveals no cookie. */
+  key: string;
+  identity: Identity;
+  created_at: number;
+  expires_at: number;
+  /** A real provider's tokens, kept to refresh and to sign out. */
+  refresh_token?: string;
+  id_token?: string;
+  /** When the access token in `identity` expires (ms); refresh is due after it. */
+  access_expires_at?: number;
+}
+
+export interface SessionStoreOptions {
+  dir: string;
+  /** Key for the cookie signature; another key (another provider's) makes every cookie invalid. */
+  secret: string;
+  /** Told about sessions that could not be read or written; the store goes on without them. */
+  onProblem?: (message: string) => void;
+  now?: () => number;
+}
+
+/**
+ * Sessions on disk in the state directory, one file each, cached in memory. Cookie values are
+ * `<id>.<HMAC-SHA256(id)>`: anything else, an unknown id or an expired session reads as "not
+ * signed in". Sessions survive a restart; expired ones are removed when met.
+ */
+export class SessionStore {
+  private readonly sessions = new Map<string, Session>();
+  private readonly dir: string;
+
+  private constructor(private readonly options: SessionStoreOptions) {
+    this.dir = ensurePrivateDir(options.dir);
+  }
+
+  static open(options: SessionStoreOptions): SessionStore {
+    const store = new SessionStore(options);
+    store.loadAll();
+    return store;
+  }
+
+  private get now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  /** Starts a session and returns the cookie value that names it: always a fresh id. */
+  create(identity: Identity, lifetimeSeconds: number, tokens: Partial<Session> = {}): string {
+    const id = randomBytes(32).toString('base64url');
+    const created = this.now;
+    const session: Session = {
+      ...tokens,
+      key: hashId(id),
+      identity,
+      created_at: created,
+      expires_at: created + lifetimeSeconds * 1000,
+    };
+    this.save(session);
+    return `${id}.${this.sign(id)}`;
+  }
+
+  /** The live session a cookie value names, or null for anything doubtful. */
+  lookup(cookieValue: string | undefined): Session | null {
+    const id = cookieValue === undefined ? null : this.verify(cookieValue);
+    if (id === null) return null;
+    const key = hashId(id);
+    const session = this.sessions.get(key) ?? this.readSession(key);
+    if (!session) return null;
+    if (session.expires_at <= this.now) {
+      this.remove(key);
+      return null;
+    }
+    return session;
+  }
+
+  /** Writes a changed session (refreshed tokens) back. */
+  update(session: Session): void {
+    this.save(session);
+  }
+
+  destroy(session: Session): void {
+    this.remove(session.key);
+  }
+
+  /** Ends every session of one user (same uid); returns how many there were. */
+  destroyBySubject(sub: string): number {
+    const keys = [...this.sessions.values()]
+      .filter((s) => s.identity.sub === sub)
+      .map((s) => s.key);
+    for (const key of keys) this.remove(key);
+    return keys.length;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  private sign(id: string): string {
+    return createHmac('sha256', this.options.secret).update(id).digest('base64url');
+  }
+
+  private verify(cookieValue: string): string | null {
+    const dot = cookieValue.indexOf('.');
+    if (dot !== 43 || cookieValue.length !== 87) return null;
+    const id = cookieValue.slice(0, dot);
+    const given = Buffer.from(cookieValue.slice(dot + 1));
+    const expected = Buffer.from(this.sign(id));
+    return given.length === expected.length && timingSafeEqual(given, expected) ? id : null;
+  }
+
+  private save(session: Session): void {
+    const path = join(this.dir, `${session.key}.json`);
+    try {
+      writeFileSync(`${path}.tmp`, JSON.stringify(session), { mode: 0o600 });
+      renameSync(`${path}.tmp`, path);
+    } catch (cause) {
+      throw new OutpostError('STATE_UNWRITABLE', `cannot save the session in ${this.dir}`, {
+        hint: 'check that the state directory is writable, or pass another --state-dir',
+        cause,
+      });
+    }
+    this.sessions.set(session.key, session);
+  }
+
+  private remove(key: string): void {
+    this.sessions.delete(key);
+    try {
+      rmSync(join(this.dir, `${key}.json`), { force: true });
+    } catch (cause) {
+      this.options.onProblem?.(`cannot remove session file ${key}.json: ${String(cause)}`);
+    }
+  }
+
+  private loadAll(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch (cause) {
+      this.options.onProblem?.(`cannot list sessions in ${this.dir}: ${String(cause)}`);
+      return;
+    }
+    for (const name of names) {
+      if (!/^[0-9a-f]{64}\.json$/.test(name)) continue;
+      const session = this.readSession(name.slice(0, 64));
+      if (session && session.expires_at <= this.now) this.remove(session.key);
+    }
+  }
+
+  /** Reads one session file; a corrupt one is reported and treated as signed out. */
+  private readSession(key: string): Session | null {
+    let text: string;
+    try {
+      text = readFileSync(join(this.dir, `${key}.json`), 'utf8');
+    } catch (cause) {
+      if (systemErrorCode(cause) !== 'ENOENT') {
+        this.options.onProblem?.(`cannot read session ${key.slice(0, 8)}: ${String(cause)}`);
+      }
+      return null;
+    }
+    const session = parseSession(text, key);
+    if (!session) {
+      this.options.onProblem?.(`session file ${key.slice(0, 8)}… is corrupt; it is ignored`);
+      return null;
+    }
+    this.sessions.set(key, session);
+    return session;
+  }
+}
+
+function hashId(id: string): string {
+  return createHash('sha256').update(id).digest('hex');
+}
+
+function parseSession(text: string, key: string): Session | null {
+  try {
+    const value = JSON.parse(text) as Partial<Session>;
+    const identity = value.identity as Partial<Identity> | undefined;
+    if (
+      value.key !== key ||
+      typeof value.expires_at !== 'number' ||
+      typeof identity?.sub !== 'string' ||
+      typeof identity.preferred_username !== 'string'
+    ) {
+      return null;
+    }
+    return value as Session;
+  } catch {
+    return null;
+  }
+}
