@@ -20,6 +20,8 @@ export type OutpostErrorCode =
   | 'LOGIN_TIMEOUT'
   | 'NOT_LOGGED_IN'
   | 'KEYCHAIN_FAILED'
+  | 'STATE_MISMATCH'
+  | 'REFRESH_FAILED'
   | 'HEADER_VALUE_INVALID';
 
 export interface OutpostErrorOptions {

@@ -1,0 +1,125 @@
+import { Flags } from '@oclif/core';
+
+import { OutpostCommand } from '../cli/base-command.js';
+import { formatAccessEntry } from '../cli/access-log-format.js';
+import { colorsFor } from '../cli/output.js';
+import { printServeBanner } from '../cli/serve-banner.js';
+import { MODES } from '../core/config/config.js';
+import { loadConfig } from '../core/config/load-config.js';
+import { startOutpost, type OutpostHandle } from '../core/proxy/outpost-server.js';
+import { probeUpstream } from '../core/proxy/upstream-probe.js';
+import { loadTlsMaterial } from '../core/tls/certificate.js';
+
+export default class Serve extends OutpostCommand {
+  static override summary = 'Run the proxy in front of your app, signing users in like authentik.';
+
+  static override description = `Listens on http://localhost:9000 and https://localhost:9443 (a self-signed certificate is made once and kept), signs users in (the dev users of outpost.yaml, or akadmin without a config) and forwards each request to your app with the same X-authentik-* headers authentik's proxy outpost sends.
+
+Without a config file and without --upstream, a built-in echo app shows every header it receives.
+Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats the defaults.`;
+
+  static override examples = [
+    { description: 'The built-in echo app behind the proxy', command: '<%= config.bin %> serve' },
+    {
+      description: 'Your own app',
+      command: '<%= config.bin %> serve --upstream http://localhost:3000',
+    },
+    {
+      description: 'Every request signed in as alice (for curl and API tests)',
+      command: '<%= config.bin %> serve --user alice',
+    },
+    {
+      description: 'JSON access log on other ports',
+      command: '<%= config.bin %> serve --port 8000 --https-port 8443 --log-format json',
+    },
+  ];
+
+  static override flags = {
+    upstream: Flags.string({
+      char: 'u',
+      summary: 'Your app, e.g. http://localhost:3000 (internal_host).',
+    }),
+    user: Flags.string({
+      summary: 'Sign every request in as this dev user, with no sign-in page.',
+    }),
+    port: Flags.integer({ char: 'p', summary: 'HTTP port (default 9000).', min: 0, max: 65535 }),
+    'https-port': Flags.integer({ summary: 'HTTPS port (default 9443).', min: 0, max: 65535 }),
+    host: Flags.string({ summary: 'Address to listen on (default 127.0.0.1, loopback only).' }),
+    cert: Flags.string({ summary: 'PEM certificate for HTTPS instead of the generated one.' }),
+    key: Flags.string({ summary: 'PEM private key for --cert.' }),
+    mode: Flags.string({
+      summary: 'proxy, forward_single or forward_domain.',
+      options: [...MODES],
+    }),
+    'external-host': Flags.string({ summary: 'The URL users type (external_host).' }),
+    'rewrite-host': Flags.boolean({
+      summary: "Send the app's own host as Host instead of the client's.",
+      allowNo: true,
+    }),
+    'log-format': Flags.string({ summary: 'Access log format.', options: ['pretty', 'json'] }),
+  };
+
+  public async run(): Promise<void> {
+    const { flags } = await this.parse(Serve);
+    const stateDir = this.stateDirFrom(flags['state-dir']);
+    const config = await loadConfig({
+      cwd: process.cwd(),
+      env: process.env,
+      configPath: flags.config,
+      flags: {
+        internal_host: flags.upstream,
+        port: flags.port,
+        https_port: flags['https-port'],
+        host: flags.host,
+        cert: flags.cert,
+        key: flags.key,
+        mode: flags.mode,
+        external_host: flags['external-host'],
+        rewrite_host: flags['rewrite-host'],
+        log_format: flags['log-format'],
+      },
+    });
+    const presetUser = flags.user ?? process.env.OUTPOST_USER;
+    const tls = await loadTlsMaterial({ stateDir, cert: config.cert, key: config.key });
+    const out = colorsFor(process.stdout);
+    const err = colorsFor(process.stderr);
+    const warn = (message: string) =>
+      process.stderr.write(`${err.yellow('warning:')} ${message}\n`);
+
+    const handle = await startOutpost({
+      config,
+      stateDir,
+      version: this.config.version,
+      tls,
+      ...(presetUser === undefined ? {} : { presetUser }),
+      onWarning: warn,
+      onAccess: (entry) =>
+        process.stdout.write(`${formatAccessEntry(entry, config.log_format, out)}\n`),
+    });
+    printServeBanner({ handle, config, tls, presetUser, color: out, warn });
+    const unreachable = config.internal_host
+      ? await probeUpstream(new URL(config.internal_host))
+      : null;
+    if (unreachable) {
+      warn(
+        `${config.internal_host} is not reachable (${unreachable}); requests get a 502 page until it is up`,
+      );
+    }
+    await this.waitForSignal(handle);
+  }
+
+  /** SIGINT/SIGTERM: stop accepting, let requests in flight finish, exit 0; twice: exit now. */
+  private waitForSignal(handle: OutpostHandle): Promise<void> {
+    return new Promise((resolve) => {
+      let stopping = false;
+      const stop = () => {
+        if (stopping) process.exit(1);
+        stopping = true;
+        process.stderr.write('stopping: finishing requests in flight (Ctrl-C again to quit now)\n');
+        void handle.close().then(resolve);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+  }
+}
