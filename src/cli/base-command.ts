@@ -79,7 +79,7 @@ export abstract class OutpostCommand extends Command {
   }
 }
 
-/** oclif's own errors about flags and arguments carry the parse that failed. */
+/** oclif's own errors are about flags and arguments the user typed; ours are OutpostErrors. */
 function isParseError(error: Error): boolean {
-  return error instanceof Errors.CLIError && 'parse' in error;
+  return error instanceof Errors.CLIError;
 }

@@ -118,7 +118,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<OutpostCon
   const oidc = resolveOidc(fileValues.oidc, options, locate, problems);
   const { users, groups } = readDirectory(fileValues.users, fileValues.groups, locate, problems);
 
-  if (!problems.isEmpty) throw invalidConfig(file, problems);
+  if (!problems.isEmpty) throw invalidConfig(file, problems.sortedByLine());
   const config: OutpostConfig = { file, ...scalars, oidc, users, groups, warnings };
   const ruleLines = ruleLinesOf(source, config.skip_path_regex);
   if (ruleLines) config.skip_path_regex_lines = ruleLines;

@@ -12,6 +12,14 @@ export class Problems {
     this.list.push(`${describeOrigin(origin)}: ${key}:${shown} ${message}`);
   }
 
+  /** The problems in file order; those from flags and environment first. */
+  sortedByLine(): Problems {
+    const lineOf = (text: string) => Number(/^[^:]*:(\d+):/.exec(text)?.[1] ?? 0);
+    const sorted = new Problems();
+    sorted.list.push(...[...this.list].sort((a, b) => lineOf(a) - lineOf(b)));
+    return sorted;
+  }
+
   get isEmpty(): boolean {
     return this.list.length === 0;
   }
