@@ -81,7 +81,15 @@ export async function startOutpost(options: StartOutpostOptions): Promise<Outpos
     server.on('request', handler.onRequest);
     server.on('upgrade', handler.onUpgrade);
   }
-  return handleOf(servers, upstream, echo, context, upstreamUrl, options.gracePeriod ?? 5000);
+  return handleOf(
+    servers,
+    handler,
+    upstream,
+    echo,
+    context,
+    upstreamUrl,
+    options.gracePeriod ?? 5000,
+  );
 }
 
 /** Slow or stalled clients are cut off while headers arrive; bodies may stream for as long as they need. */
@@ -122,6 +130,7 @@ function listenError(error: unknown, host: string, port: number, flag: string): 
 
 function handleOf(
   servers: Server[],
+  handler: RequestHandler,
   upstream: Upstream,
   echo: EchoAppHandle | null,
   context: OutpostContext,
@@ -138,6 +147,7 @@ function handleOf(
     close: () =>
       (closing ??= (async () => {
         await Promise.all(servers.map((server) => closeServer(server, gracePeriod)));
+        handler.closeUpgrades();
         upstream.close();
         await echo?.close();
       })()),

@@ -44,8 +44,20 @@ export class RequestHandler {
     Promise.resolve(this.route(state)).catch((error: unknown) => this.fail(state, error));
   };
 
+  /** Open WebSocket connections, which the HTTP server's close() does not wait for or end. */
+  private readonly upgraded = new Set<Duplex>();
+  private advisedHttps = false;
+
+  /** Ends every WebSocket connection still open (at shutdown). */
+  closeUpgrades(): void {
+    for (const socket of this.upgraded) socket.destroy();
+    this.upgraded.clear();
+  }
+
   readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
     const state = this.begin(req, null);
     if (!state || state.path.startsWith(ENDPOINT_PREFIX)) return refuseUpgrade(socket, 400);
     const identity = this.identityOf(state);
@@ -131,10 +143,21 @@ export class RequestHandler {
 
   private forward(state: RequestState, identity: Identity | null, path: string): void {
     if (identity) state.user = identity.preferred_username;
+    this.adviseHttpsForHttpsApp(state);
     state.req.url = path;
     this.prepareHeaders(state, identity);
     this.upstream.web(state.req, state.res, this.targetFor(identity), state.cookies, (failure) =>
       this.upstreamFailed(state, failure),
+    );
+  }
+
+  /** authentik advises reaching an https app through the outpost's https port; say so once. */
+  private adviseHttpsForHttpsApp(state: RequestState): void {
+    if (this.advisedHttps || state.origin.scheme !== 'http') return;
+    if (this.context.options.upstream.protocol !== 'https:') return;
+    this.advisedHttps = true;
+    this.context.options.onWarning?.(
+      `the app is https but this request came over plain http; use the https port, as authentik advises for https apps`,
     );
   }
 
