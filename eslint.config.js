@@ -24,6 +24,7 @@ export default tseslint.config(
         TextDecoder: 'readonly',
         URLSearchParams: 'readonly',
         structuredClone: 'readonly',
+        performance: 'readonly',
       },
     },
     rules: {
