@@ -120,7 +120,9 @@ export async function loadConfig(options: LoadConfigOptions): Promise<OutpostCon
 
   if (!problems.isEmpty) throw invalidConfig(file, problems.sortedByLine());
   const config: OutpostConfig = { file, ...scalars, oidc, users, groups, warnings };
-  const ruleLines = ruleLinesOf(source, config.skip_path_regex);
+  const rulesFromFile =
+    options.flags?.skip_path_regex === undefined && !options.env.OUTPOST_SKIP_PATH_REGEX;
+  const ruleLines = rulesFromFile ? ruleLinesOf(source, config.skip_path_regex) : undefined;
   if (ruleLines) config.skip_path_regex_lines = ruleLines;
   return config;
 }

@@ -5,7 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { OutpostConfig } from '../config/config.js';
 import { startEchoApp, type EchoAppHandle } from '../echo/echo-app.js';
 import { OutpostError, systemErrorCode } from '../errors.js';
-import { compileUnauthenticatedPaths } from '../paths/unauthenticated-paths.js';
+import { compileUnauthenticatedPaths, describeRuleLine } from '../paths/unauthenticated-paths.js';
 import type { TlsMaterial } from '../tls/certificate.js';
 import type { AccessEntry } from './access-log.js';
 import { OutpostContext } from './outpost-context.js';
@@ -41,13 +41,15 @@ export interface OutpostHandle {
  */
 export async function startOutpost(options: StartOutpostOptions): Promise<OutpostHandle> {
   const { config } = options;
+  const where = { file: config.file, fileLines: config.skip_path_regex_lines ?? [] };
   const { paths, warnings } = compileUnauthenticatedPaths(config.skip_path_regex, {
     mode: config.mode,
+    ...where,
   });
   for (const warning of warnings) {
-    options.onWarning?.(
-      `skip_path_regex${warning.line === null ? '' : ` line ${warning.line}`}: ${warning.message}`,
-    );
+    const at = warning.line === null ? 'skip_path_regex' : describeRuleLine(warning.line, where);
+    const rule = warning.rule === null ? '' : ` ${JSON.stringify(warning.rule)}`;
+    options.onWarning?.(`${at}:${rule} ${warning.message}`);
   }
   const echo = config.internal_host ? null : await startEchoApp();
   const upstreamUrl = new URL(config.internal_host ?? echo!.url);
