@@ -2,14 +2,14 @@ import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 
 import type { OutpostConfig } from '../config/config.js';
-import type { HeaderContext } from '../headers/identity-headers.js';
-import { devUserIdentity, findDevUser } from '../identity/dev-users.js';
+import { findDevUser } from '../identity/dev-users.js';
 import type { Identity } from '../identity/identity.js';
 import type { UnauthenticatedPaths } from '../paths/unauthenticated-paths.js';
 import { sessionCookieName } from '../session/cookies.js';
 import { SessionStore } from '../session/session-store.js';
 import { persistentSecret } from '../state/persistent-secret.js';
 import type { AccessEntry } from './access-log.js';
+import { IdentitySource } from './identity-source.js';
 import { SignInAttempts } from './sign-in-attempts.js';
 
 export interface OutpostOptions {
@@ -31,22 +31,16 @@ export interface OutpostOptions {
  * directory, the session store and the shared matcher. Request handling reads it and never
  * changes the configuration.
  */
-export class OutpostContext {
-  readonly config: OutpostConfig;
+export class OutpostContext extends IdentitySource {
   readonly sessions: SessionStore;
   readonly cookieName: string;
   readonly attempts = new SignInAttempts();
-  readonly clientSecret: string;
-  readonly installId: string;
-  private readonly headerContexts = new Map<string, HeaderContext>();
   private readonly presetIdentities = new Map<string, Identity>();
 
   constructor(readonly options: OutpostOptions) {
+    super(options.config, options.stateDir, options.version);
     const { config, stateDir } = options;
-    this.config = config;
     this.cookieName = sessionCookieName(config.client_id);
-    this.clientSecret = config.client_secret ?? persistentSecret(stateDir, 'client-secret');
-    this.installId = config.install_id ?? persistentSecret(stateDir, 'install-id', 16);
     const sessionKey = createHmac('sha256', persistentSecret(stateDir, 'session-key'))
       .update(config.client_id)
       .digest('hex');
@@ -56,48 +50,6 @@ export class OutpostContext {
       onProblem: (message) => options.onWarning?.(message),
     });
     if (options.presetUser !== undefined) findDevUser(config.users, options.presetUser);
-  }
-
-  /** The origin users reach: `external_host`, or the request's own when none is configured. */
-  externalOrigin(requestOrigin: string): string {
-    return this.config.external_host ? new URL(this.config.external_host).origin : requestOrigin;
-  }
-
-  /** The issuer a dev user's token names: where authentik would serve this provider. */
-  issuerFor(externalOrigin: string): string {
-    return `${externalOrigin}/application/o/${this.config.assigned_application_slug}/`;
-  }
-
-  headerContext(externalOrigin: string): HeaderContext {
-    let context = this.headerContexts.get(externalOrigin);
-    if (!context) {
-      context = {
-        providerName: this.config.name,
-        applicationSlug: this.config.assigned_application_slug,
-        outpostName: this.config.outpost_name,
-        version: `goauthentik.io/outpost/${this.options.version}`,
-        jwksUrl: `${this.issuerFor(externalOrigin)}jwks/`,
-        basicAuth: {
-          enabled: this.config.basic_auth_enabled,
-          userAttribute: this.config.basic_auth_user_attribute,
-          passwordAttribute: this.config.basic_auth_password_attribute,
-        },
-      };
-      this.headerContexts.set(externalOrigin, context);
-    }
-    return context;
-  }
-
-  /** A dev user's identity as of signing in now. Throws UNKNOWN_USER for a name not configured. */
-  devIdentity(username: string, externalOrigin: string): Identity {
-    const user = findDevUser(this.config.users, username);
-    return devUserIdentity(user, this.config.groups, {
-      issuer: this.issuerFor(externalOrigin),
-      clientId: this.config.client_id,
-      clientSecret: this.clientSecret,
-      installId: this.installId,
-      validity: this.config.access_token_validity,
-    });
   }
 
   /** `--user`: the preset identity, its token renewed once half its validity has passed. */
