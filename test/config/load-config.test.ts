@@ -90,6 +90,18 @@ describe('loadConfig', () => {
     assert.match(error.problems[1]!, /additionalHeaders\.X-A: .* contains U\+0000/);
   });
 
+  it('refuses additionalHeaders that would frame the message or replace the Host', async () => {
+    const cwd = withFile(
+      'users:\n  - username: a\n    attributes:\n      additionalHeaders:\n        Host: x\n        content-length: 5\n',
+    );
+    const error = await problemsOf(loadConfig({ cwd, env: {} }));
+    assert.match(
+      error.problems[0]!,
+      /additionalHeaders\.Host: cannot be set by additionalHeaders: use host_header/,
+    );
+    assert.match(error.problems[1]!, /additionalHeaders\.content-length: .*it frames the message/);
+  });
+
   it('refuses a parent that does not exist and loops of parents', async () => {
     const cwd = withFile(
       'groups:\n  - {name: a, parent: b}\n  - {name: b, parent: a}\n  - {name: c, parent: zz}\n',

@@ -1,5 +1,6 @@
 import type { DevGroup, DevUser, ValueOrigin } from './config.js';
 import { Problems, findUnsafeHeaderCharacter } from './problems.js';
+import { isFramingHeader } from '../headers/identity-headers.js';
 import { httpUrl } from './value-types.js';
 
 /** Where each value of the file sits, so that a problem names its line. */
@@ -219,6 +220,10 @@ function checkAdditionalHeaders(raw: unknown, path: string, locate: Locate, prob
         undefined,
         'is not a header name: use letters, digits, -',
       );
+    } else if (isFramingHeader(name)) {
+      const why =
+        name.toLowerCase() === 'host' ? 'use host_header instead' : 'it frames the message';
+      problems.add(at, `${path}.${name}`, undefined, `cannot be set by additionalHeaders: ${why}`);
     } else if (!['string', 'number', 'boolean'].includes(typeof value)) {
       problems.add(
         at,

@@ -3,7 +3,7 @@ import { OutpostError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import { IdentitySource } from '../proxy/identity-source.js';
 import { isHostHeaderValid } from '../proxy/request-origin.js';
-import { buildIdentityHeaders } from './identity-headers.js';
+import { buildIdentityHeaders, isFramingHeader } from './identity-headers.js';
 import { fromWireValue, toWireValue } from './wire.js';
 
 /** One user's headers as `serve` sends them: the `--json` answer of `outpost headers`. */
@@ -42,9 +42,6 @@ export interface HeaderReportOptions {
 // connection-level headers that serve sets itself in proxy mode, over any attribute's value
 const REPLACED_IN_PROXY_MODE = ['X-Forwarded-For', 'X-Forwarded-Proto', 'X-Forwarded-Host'];
 const SECRET_HEADERS = ['X-Authentik-Jwt', 'Authorization'];
-// headers that frame the message itself; forward auth leaves them out of its answer
-// (src/core/forward-auth/auth-answers.ts) and the proxy cannot forward a request with them
-const FRAMING = ['Content-Length', 'Transfer-Encoding', 'Connection', 'Upgrade'];
 
 /**
  * The headers each chosen user would get from `serve` (SPEC section 4, issue 4), built with the
@@ -133,8 +130,7 @@ function headersAsSent(
   mode: Mode,
   forwardedHost: string,
 ): Record<string, string> {
-  built.delete('Host');
-  for (const name of FRAMING) built.delete(name);
+  for (const name of [...built.keys()]) if (isFramingHeader(name)) built.delete(name);
   if (mode === 'proxy') {
     for (const name of REPLACED_IN_PROXY_MODE) built.delete(name);
     built.set('X-Forwarded-Host', forwardedHost);
@@ -197,7 +193,7 @@ function problemOf(name: string, value: unknown, mode: Mode): string | null {
   }
   const canonical = name.toLowerCase();
   if (canonical === 'host') return "is not sent: the app gets the client's Host (use host_header)";
-  if (FRAMING.some((framing) => framing.toLowerCase() === canonical)) {
+  if (isFramingHeader(canonical)) {
     return 'frames the message itself, so outpost cannot send it as an identity header';
   }
   if (mode === 'proxy' && REPLACED_IN_PROXY_MODE.some((h) => h.toLowerCase() === canonical)) {

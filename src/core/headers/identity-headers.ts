@@ -1,6 +1,27 @@
 import type { Identity } from '../identity/identity.js';
 import { canonicalHeaderName } from './canonical-name.js';
 
+/** Headers that frame the message or name its host: never sent as an identity header. */
+const FRAMING = new Set([
+  'host',
+  'content-length',
+  'transfer-encoding',
+  'connection',
+  'upgrade',
+  'keep-alive',
+  'te',
+  'trailer',
+  'proxy-connection',
+]);
+
+/**
+ * Whether `name` frames the HTTP message (or is Host): an `additionalHeaders` entry with such a
+ * name would break the request, so serve, forward auth and `outpost headers` all leave it out.
+ */
+export function isFramingHeader(name: string): boolean {
+  return FRAMING.has(name.toLowerCase());
+}
+
 /** What the headers say about the provider and outpost, besides the user. */
 export interface HeaderContext {
   providerName: string;

@@ -1,6 +1,10 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-import { buildIdentityHeaders, type HeaderContext } from '../headers/identity-headers.js';
+import {
+  buildIdentityHeaders,
+  isFramingHeader,
+  type HeaderContext,
+} from '../headers/identity-headers.js';
 import { toWireValue } from '../headers/wire.js';
 import type { Identity } from '../identity/identity.js';
 
@@ -18,8 +22,8 @@ export function applyIdentityHeaders(
   context: HeaderContext,
 ): void {
   for (const [name, value] of buildIdentityHeaders(identity, context)) {
-    // Go ignores a Host entry in the header map; the Host of the request stays what it was
-    if (name === 'Host') continue;
+    // Go ignores a Host entry in the header map, and framing headers would break the request
+    if (isFramingHeader(name)) continue;
     setHeader(headers, name, value);
   }
 }
