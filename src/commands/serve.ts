@@ -6,6 +6,8 @@ import { colorsFor } from '../cli/output.js';
 import { printServeBanner } from '../cli/serve-banner.js';
 import { MODES } from '../core/config/config.js';
 import { loadConfig } from '../core/config/load-config.js';
+import { PROXY_KINDS, type ProxyKind } from '../core/forward-auth/original-url.js';
+import { renderProxyConfig } from '../core/forward-auth/snippets/proxy-config.js';
 import { startOutpost, type OutpostHandle } from '../core/proxy/outpost-server.js';
 import { probeUpstream } from '../core/proxy/upstream-probe.js';
 import { loadTlsMaterial } from '../core/tls/certificate.js';
@@ -27,6 +29,11 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
     {
       description: 'Every request signed in as alice (for curl and API tests)',
       command: '<%= config.bin %> serve --user alice',
+    },
+    {
+      description: 'Forward auth behind nginx: print the server block to paste into nginx.conf',
+      command:
+        '<%= config.bin %> serve --mode forward_single --external-host http://app.localhost:8080 --upstream http://localhost:3000 --print-config nginx',
     },
     {
       description: 'JSON access log on other ports',
@@ -57,6 +64,12 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
       allowNo: true,
     }),
     'log-format': Flags.string({ summary: 'Access log format.', options: ['pretty', 'json'] }),
+    'print-config': Flags.string({
+      summary: 'Print the config for this reverse proxy (forward modes) and exit.',
+      description:
+        'The auth request, the sign-in redirect, the identity headers to copy (and the forged ones to drop) and the /outpost.goauthentik.io/ route, for the external_host, internal_host and port of this config. Nothing listens.',
+      options: [...PROXY_KINDS],
+    }),
   };
 
   public async run(): Promise<void> {
@@ -79,6 +92,10 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
         log_format: flags['log-format'],
       },
     });
+    if (flags['print-config']) {
+      process.stdout.write(renderProxyConfig(flags['print-config'] as ProxyKind, config));
+      return;
+    }
     const presetUser = flags.user ?? process.env.OUTPOST_USER;
     const tls = await loadTlsMaterial({ stateDir, cert: config.cert, key: config.key });
     const out = colorsFor(process.stdout);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 
+import { ForwardAuth } from '../forward-auth/forward-auth.js';
 import { subjectForRequest } from '../paths/request-subject.js';
 import { pathOf, type AccessEntry } from './access-log.js';
 import { DevSignIn } from './dev-sign-in.js';
@@ -24,6 +25,8 @@ import type { Session } from '../session/session-store.js';
 export class RequestHandler {
   private readonly cookies: SessionCookies;
   private readonly endpoints: Endpoints;
+  /** The forward-auth endpoints; null in proxy mode. */
+  private readonly forwardAuth: ForwardAuth | null;
 
   constructor(
     private readonly context: OutpostContext,
@@ -31,6 +34,7 @@ export class RequestHandler {
   ) {
     this.cookies = new SessionCookies(context);
     this.endpoints = new Endpoints(context, this.cookies, new DevSignIn(context, this.cookies));
+    this.forwardAuth = context.config.mode === 'proxy' ? null : new ForwardAuth(context);
   }
 
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void => {
@@ -60,6 +64,7 @@ export class RequestHandler {
     socket.once('close', () => this.upgraded.delete(socket));
     const state = this.begin(req, null);
     if (!state || state.path.startsWith(ENDPOINT_PREFIX)) return refuseUpgrade(socket, 400);
+    if (this.forwardAuth) return refuseUpgrade(socket, 404);
     const identity = this.identityOf(state);
     const subject = subjectForRequest(this.context.config.mode, {
       scheme: state.origin.scheme,
@@ -110,6 +115,7 @@ export class RequestHandler {
   }
 
   private async route(state: RequestState): Promise<void> {
+    if (this.forwardAuth) return this.routeForward(state, this.forwardAuth);
     if (this.endpoints.claims(state)) return this.endpoints.handle(state);
     const subject = subjectForRequest(this.context.config.mode, {
       scheme: state.origin.scheme,
@@ -128,6 +134,18 @@ export class RequestHandler {
       return this.forward(state, null, subject.path);
     }
     this.challenge(state);
+  }
+
+  /**
+   * Forward modes: the reverse proxy talks to the app itself and only asks `auth/*`; outpost's
+   * own endpoints still answer (sign-in runs here), and nothing else exists.
+   */
+  private async routeForward(state: RequestState, forwardAuth: ForwardAuth): Promise<void> {
+    const kind = ForwardAuth.kindOf(state.path);
+    if (kind) return forwardAuth.handle(state, kind);
+    if (state.path.startsWith(ENDPOINT_PREFIX)) return this.endpoints.handle(state);
+    const why = `In ${this.context.config.mode} mode your reverse proxy serves the app; outpost only answers ${ENDPOINT_PREFIX}.`;
+    sendErrorPage(state.res, 404, 'Not found', why, state.cookies);
   }
 
   /** No session on a protected path: 401 for API clients that sent credentials, else sign in. */
@@ -229,7 +247,7 @@ export class RequestHandler {
   }
 }
 
-function refuseUpgrade(socket: Duplex, status: 400 | 401): void {
-  const text = status === 400 ? 'Bad Request' : 'Unauthorized';
+function refuseUpgrade(socket: Duplex, status: 400 | 401 | 404): void {
+  const text = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' }[status];
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

@@ -1,0 +1,4 @@
+import { describeRealProxy } from './real-proxy-scenarios.js';
+
+// Debian's Caddy with forward_auth, configured by `outpost serve --print-config caddy`
+describeRealProxy('caddy');
