@@ -17,9 +17,13 @@ export function printServeBanner(options: {
 }): void {
   const { handle, config, tls, color } = options;
   const app = config.internal_host ?? `${handle.upstreamUrl} (built-in echo app)`;
+  const target =
+    config.mode === 'proxy'
+      ? `->  ${app}`
+      : `forward auth at /outpost.goauthentik.io/auth/{nginx,traefik,caddy,envoy} (see --print-config)`;
   const lines = [
     `${color.bold('outpost')} ${config.mode} mode · ${config.name} · config: ${config.file ?? 'none (defaults)'}`,
-    `  ${color.cyan(friendly(handle.httpUrl))}  ->  ${app}`,
+    `  ${color.cyan(friendly(handle.httpUrl))}  ${target}`,
   ];
   if (handle.httpsUrl) {
     const origin = tls?.generated === false && tls.certPath ? tls.certPath : 'self-signed';
