@@ -7,6 +7,8 @@ export type OutpostErrorCode =
   | 'CONFIG_NOT_FOUND'
   | 'CONFIG_UNREADABLE'
   | 'CONFIG_INVALID'
+  | 'CONFIG_EXISTS'
+  | 'CONFIG_UNWRITABLE'
   | 'RULE_INVALID'
   | 'UNKNOWN_USER'
   | 'PORT_IN_USE'

@@ -34,6 +34,9 @@ export class DevSignIn {
       state: attempt.state,
       rd,
       users: this.context.config.users,
+      signedInAs: state.session?.identity.preferred_username ?? null,
+      configFile: this.context.config.file,
+      panelUrl: `${state.external}/outpost.goauthentik.io/`,
     });
     sendPage(state.res, 200, 'Sign in', page, [
       ...state.cookies,
@@ -64,6 +67,8 @@ export class DevSignIn {
   private signIn(state: RequestState, username: string, rd: string): void {
     try {
       const identity = this.context.devIdentity(username, state.external);
+      // switching users: the session this browser had ends, rather than lingering unnamed
+      if (state.session) this.context.sessions.destroy(state.session);
       const value = this.context.sessions.create(
         identity,
         this.context.config.access_token_validity,
