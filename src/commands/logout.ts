@@ -4,6 +4,7 @@ import { OutpostCommand } from '../cli/base-command.js';
 import { colorsFor } from '../cli/output.js';
 import { loadConfig } from '../core/config/load-config.js';
 import { logOut, requireOidcSettings, type LogOutOutcome } from '../core/oidc/cli-account.js';
+import { SessionStore, sessionsDirFor } from '../core/session/session-store.js';
 
 /** The `--json` answer. */
 export interface LogoutResult {
@@ -48,18 +49,17 @@ Works offline: when the provider cannot be reached, the tokens are still forgott
   async run(): Promise<LogoutResult> {
     const { flags } = await this.parse(Logout);
     const stateDir = this.stateDirFrom(flags['state-dir']);
-    const settings = requireOidcSettings(
-      await loadConfig({
-        cwd: process.cwd(),
-        env: process.env,
-        configPath: flags.config,
-        flags: { oidc_issuer: flags.issuer, oidc_client_id: flags['client-id'] },
-      }),
-    );
+    const config = await loadConfig({
+      cwd: process.cwd(),
+      env: process.env,
+      configPath: flags.config,
+      flags: { oidc_issuer: flags.issuer, oidc_client_id: flags['client-id'] },
+    });
+    const settings = requireOidcSettings(config);
 
     const outcome = await logOut(settings, {
       stateDir,
-      endSessions: (sub) => endProxySessionsOf(sub, stateDir),
+      endSessions: (sub) => endProxySessionsOf(sub, stateDir, config.client_id),
     });
 
     if (!this.jsonEnabled()) this.report(settings.issuer, outcome);
@@ -95,16 +95,11 @@ Works offline: when the provider cannot be reached, the tokens are still forgott
   }
 }
 
-/**
- * Ends every proxy session of `sub` kept in `stateDir`, and returns how many ended, or
- * undefined while that is not possible from here.
- *
- * TODO(#5): call the session store's destroyBySubject for the sessions `serve` keeps in the
- * state directory (a running serve must drop its cached copies too); remove when wired.
- */
+/** Ends every proxy session of `sub` that `serve` keeps in `stateDir` for this provider. */
 export async function endProxySessionsOf(
-  _sub: string,
-  _stateDir: string,
-): Promise<number | undefined> {
-  return undefined;
+  sub: string,
+  stateDir: string,
+  clientId: string,
+): Promise<number> {
+  return SessionStore.endSessionsOf(sessionsDirFor(stateDir, clientId), sub);
 }

@@ -4,7 +4,10 @@ import { OutpostCommand } from '../cli/base-command.js';
 import { formatAccessEntry } from '../cli/access-log-format.js';
 import { colorsFor } from '../cli/output.js';
 import { printServeBanner } from '../cli/serve-banner.js';
-import { MODES } from '../core/config/config.js';
+import { MODES, type OutpostConfig } from '../core/config/config.js';
+import { OutpostError } from '../core/errors.js';
+import { loadLoggedInIdentity } from '../core/headers/logged-in-identity.js';
+import type { Identity } from '../core/identity/identity.js';
 import { loadConfig } from '../core/config/load-config.js';
 import { PROXY_KINDS, type ProxyKind } from '../core/forward-auth/original-url.js';
 import { renderProxyConfig } from '../core/forward-auth/snippets/proxy-config.js';
@@ -47,7 +50,8 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
       summary: 'Your app, e.g. http://localhost:3000 (internal_host).',
     }),
     user: Flags.string({
-      summary: 'Sign every request in as this dev user, with no sign-in page.',
+      summary:
+        'Sign every request in as this dev user, or @login for the `outpost login` identity.',
     }),
     port: Flags.integer({ char: 'p', summary: 'HTTP port (default 9000).', min: 0, max: 65535 }),
     'https-port': Flags.integer({ summary: 'HTTPS port (default 9443).', min: 0, max: 65535 }),
@@ -96,7 +100,10 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
       process.stdout.write(renderProxyConfig(flags['print-config'] as ProxyKind, config));
       return;
     }
-    const presetUser = flags.user ?? process.env.OUTPOST_USER;
+    const requested = flags.user ?? process.env.OUTPOST_USER;
+    const presetIdentity =
+      requested === LOGGED_IN ? await loggedInIdentity(config, stateDir) : undefined;
+    const presetUser = requested === LOGGED_IN ? undefined : requested;
     const tls = await loadTlsMaterial({ stateDir, cert: config.cert, key: config.key });
     const out = colorsFor(process.stdout);
     const err = colorsFor(process.stderr);
@@ -109,11 +116,15 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
       version: this.config.version,
       tls,
       ...(presetUser === undefined ? {} : { presetUser }),
+      ...(presetIdentity ? { presetIdentity } : {}),
       onWarning: warn,
       onAccess: (entry) =>
         process.stdout.write(`${formatAccessEntry(entry, config.log_format, out)}\n`),
     });
-    printServeBanner({ handle, config, tls, presetUser, color: out, warn });
+    const presetName = presetIdentity
+      ? `${presetIdentity.preferred_username} (outpost login)`
+      : presetUser;
+    printServeBanner({ handle, config, tls, presetUser: presetName, color: out, warn });
     const unreachable = config.internal_host
       ? await probeUpstream(new URL(config.internal_host))
       : null;
@@ -139,4 +150,24 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
       process.on('SIGTERM', stop);
     });
   }
+}
+
+/** `--user @login`: the identity `outpost login` kept for the configured provider. */
+const LOGGED_IN = '@login';
+
+async function loggedInIdentity(config: OutpostConfig, stateDir: string): Promise<Identity> {
+  if (!config.oidc) {
+    throw new OutpostError(
+      'USAGE',
+      '--user @login needs a real provider, and the config has no oidc section',
+      {
+        hint: 'add oidc.issuer and oidc.client_id to outpost.yaml, then run `outpost login`',
+      },
+    );
+  }
+  const identity = await loadLoggedInIdentity(config.oidc, stateDir);
+  if (identity) return identity;
+  throw new OutpostError('NOT_LOGGED_IN', `nobody is logged in to ${config.oidc.issuer}`, {
+    hint: 'run `outpost login` first, with the same --state-dir',
+  });
 }

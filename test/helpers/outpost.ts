@@ -28,6 +28,8 @@ export interface TestOutpostOptions {
   https?: boolean;
   presetUser?: string;
   env?: Record<string, string>;
+  /** The HTTP port; 0 (any free port) by default. */
+  port?: number;
 }
 
 /** Starts a real outpost in this process on ports 0, from a YAML config written to a temp dir. */
@@ -38,7 +40,7 @@ export async function startTestOutpost(options: TestOutpostOptions = {}): Promis
   const config = await loadConfig({
     cwd: dir,
     env: options.env ?? {},
-    flags: { port: 0, https_port: 0 },
+    flags: { port: options.port ?? 0, https_port: 0 },
   });
   const tls = options.https ? await loadTlsMaterial({ stateDir, cert: null, key: null }) : null;
   const access: AccessEntry[] = [];

@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 
 import { openTokenStore } from '../../src/core/credentials/token-store.js';
+import { SessionStore, sessionsDirFor } from '../../src/core/session/session-store.js';
 import { startOidcProvider, type OidcProviderFixture } from '../fixtures/oidc-provider.js';
-import { ALICE } from './helpers.js';
+import { ALICE, aliceIdentity } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
 const LOGIN = { username: 'alice', password: 'wonderland' };
@@ -84,6 +85,13 @@ describe('outpost login and logout, the built CLI', { skip: notLinux() }, () => 
     await op.drive(op.browser(), await login.waitForStderr(/\(or open (\S+)\)/), LOGIN);
     assert.equal((await login.done).code, 0);
     const [accessToken = ''] = keptSecrets(home);
+    // a proxy session of the same user, as `serve` keeps it in the same state directory
+    const sessions = SessionStore.open({
+      dir: sessionsDirFor(join(home, 'state'), op.cliClient.client_id),
+      secret: 'test',
+    });
+    sessions.create({ ...aliceIdentity(op.subOf('alice'), 'x'), source: 'oidc' }, 600);
+    sessions.close();
 
     const { code, stdout } = await runOutpost(['logout', '--json', ...provider], env, home).done;
 
@@ -95,6 +103,7 @@ describe('outpost login and logout, the built CLI', { skip: notLinux() }, () => 
       user: 'alice',
       revocation: 'revoked',
       forgotten: ['file'],
+      sessions_ended: 1,
     });
     assert.equal(await isActive(op, accessToken), false);
   });

@@ -120,11 +120,21 @@ export async function loadConfig(options: LoadConfigOptions): Promise<OutpostCon
 
   if (!problems.isEmpty) throw invalidConfig(file, problems.sortedByLine());
   const config: OutpostConfig = { file, ...scalars, oidc, users, groups, warnings };
+  // with a real provider, the proxy is that client: its id names the cookie, as in authentik
+  if (oidc && !clientIdGiven(fileValues, options)) config.client_id = oidc.client_id;
   const rulesFromFile =
     options.flags?.skip_path_regex === undefined && !options.env.OUTPOST_SKIP_PATH_REGEX;
   const ruleLines = rulesFromFile ? ruleLinesOf(source, config.skip_path_regex) : undefined;
   if (ruleLines) config.skip_path_regex_lines = ruleLines;
   return config;
+}
+
+function clientIdGiven(fileValues: Record<string, unknown>, options: LoadConfigOptions): boolean {
+  return (
+    fileValues.client_id !== undefined ||
+    options.flags?.client_id !== undefined ||
+    Boolean(options.env.OUTPOST_CLIENT_ID)
+  );
 }
 
 async function readConfigFile(

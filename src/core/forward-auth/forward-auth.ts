@@ -66,7 +66,7 @@ export class ForwardAuth {
     const identity = state.session?.identity ?? this.context.presetIdentity(external);
     if (identity) {
       state.user = identity.preferred_username;
-      const context = this.context.headerContext(external);
+      const context = this.context.headerContextFor(identity, external);
       return sendAllowed(state.res, kind, { identity, context }, this.answerOptions(state));
     }
     const match = this.context.options.paths.match(subject.subject);

@@ -1,15 +1,16 @@
 import { createHmac } from 'node:crypto';
-import { join } from 'node:path';
 
 import type { OutpostConfig } from '../config/config.js';
 import { findDevUser } from '../identity/dev-users.js';
 import type { Identity } from '../identity/identity.js';
 import type { UnauthenticatedPaths } from '../paths/unauthenticated-paths.js';
 import { sessionCookieName } from '../session/cookies.js';
-import { SessionStore } from '../session/session-store.js';
+import { SessionStore, sessionsDirFor } from '../session/session-store.js';
 import { persistentSecret } from '../state/persistent-secret.js';
 import type { AccessEntry } from './access-log.js';
+import type { HeaderContext } from '../headers/identity-headers.js';
 import { IdentitySource } from './identity-source.js';
+import { ProviderLink } from './provider-link.js';
 import { SignInAttempts } from './sign-in-attempts.js';
 
 export interface OutpostOptions {
@@ -22,6 +23,8 @@ export interface OutpostOptions {
   upstream: URL;
   /** `--user`: every request is this dev user, with no sign-in. */
   presetUser?: string;
+  /** `--user @login`: every request carries this identity (the one `outpost login` kept). */
+  presetIdentity?: Identity;
   onAccess?: (entry: AccessEntry) => void;
   onWarning?: (message: string) => void;
 }
@@ -35,6 +38,8 @@ export class OutpostContext extends IdentitySource {
   readonly sessions: SessionStore;
   readonly cookieName: string;
   readonly attempts = new SignInAttempts();
+  /** The real OpenID provider when the config has an `oidc` section; null for dev users. */
+  readonly provider: ProviderLink | null;
   private readonly presetIdentities = new Map<string, Identity>();
 
   constructor(readonly options: OutpostOptions) {
@@ -45,15 +50,26 @@ export class OutpostContext extends IdentitySource {
       .update(config.client_id)
       .digest('hex');
     this.sessions = SessionStore.open({
-      dir: join(stateDir, 'sessions', this.cookieName.slice('authentik_proxy_'.length)),
+      dir: sessionsDirFor(stateDir, config.client_id),
       secret: sessionKey,
       onProblem: (message) => options.onWarning?.(message),
     });
     if (options.presetUser !== undefined) findDevUser(config.users, options.presetUser);
+    this.provider = config.oidc
+      ? new ProviderLink(config.oidc, (message) => options.onWarning?.(message))
+      : null;
+  }
+
+  /** The header context for one identity: a real provider's own JWKS URL for its users. */
+  headerContextFor(identity: Identity, externalOrigin: string): HeaderContext {
+    const base = this.headerContext(externalOrigin);
+    const jwks = identity.source === 'oidc' ? this.provider?.jwksUri : undefined;
+    return jwks ? { ...base, jwksUrl: jwks } : base;
   }
 
   /** `--user`: the preset identity, its token renewed once half its validity has passed. */
   presetIdentity(externalOrigin: string): Identity | null {
+    if (this.options.presetIdentity) return this.options.presetIdentity;
     const username = this.options.presetUser;
     if (username === undefined) return null;
     const cached = this.presetIdentities.get(externalOrigin);

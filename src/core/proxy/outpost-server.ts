@@ -59,6 +59,7 @@ export async function startOutpost(options: StartOutpostOptions): Promise<Outpos
     timeout: config.upstream_timeout,
   });
   const handler = new RequestHandler(context, upstream);
+  context.provider?.warmUp();
 
   const servers: Server[] = [];
   try {
@@ -150,6 +151,7 @@ function handleOf(
       (closing ??= (async () => {
         await Promise.all(servers.map((server) => closeServer(server, gracePeriod)));
         handler.closeUpgrades();
+        context.sessions.close();
         upstream.close();
         await echo?.close();
       })()),

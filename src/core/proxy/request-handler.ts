@@ -115,6 +115,7 @@ export class RequestHandler {
   }
 
   private async route(state: RequestState): Promise<void> {
+    if (!(await this.renewSession(state))) return;
     if (this.forwardAuth) return this.routeForward(state, this.forwardAuth);
     if (this.endpoints.claims(state)) return this.endpoints.handle(state);
     const subject = subjectForRequest(this.context.config.mode, {
@@ -133,6 +134,12 @@ export class RequestHandler {
       state.rule = match.rule;
       return this.forward(state, null, subject.path);
     }
+    const bearer = await this.bearerIdentity(state);
+    if (bearer) {
+      // the token was for outpost; the app gets the identity headers instead
+      delete state.req.headers.authorization;
+      return this.forward(state, bearer, subject.path);
+    }
     this.challenge(state);
   }
 
@@ -146,6 +153,46 @@ export class RequestHandler {
     if (state.path.startsWith(ENDPOINT_PREFIX)) return this.endpoints.handle(state);
     const why = `In ${this.context.config.mode} mode your reverse proxy serves the app; outpost only answers ${ENDPOINT_PREFIX}.`;
     sendErrorPage(state.res, 404, 'Not found', why, state.cookies);
+  }
+
+  /**
+   * A real provider's session gets a fresh access token before it is used; one the provider
+   * refuses to refresh is signed out. False when the request was answered (provider down).
+   */
+  private async renewSession(state: RequestState): Promise<boolean> {
+    const provider = this.context.provider;
+    if (!provider || state.session?.identity.source !== 'oidc') return true;
+    try {
+      state.session = await provider.fresh(state.session, this.context.sessions);
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      const explanation = `Your session needs a new token, but the provider cannot be reached: ${why}`;
+      sendErrorPage(
+        state.res,
+        502,
+        'The sign-in provider is not reachable',
+        explanation,
+        state.cookies,
+      );
+      return false;
+    }
+    if (!state.session) state.cookies.push(this.cookies.clearSession(state));
+    return true;
+  }
+
+  /** `Authorization: Bearer` from an API client, checked by introspection at the provider. */
+  private async bearerIdentity(state: RequestState): Promise<Identity | null> {
+    const provider = this.context.provider;
+    const header = state.req.headers.authorization;
+    if (!provider || !this.context.config.intercept_header_auth || !header) return null;
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (!token) return null;
+    try {
+      return await provider.introspect(token);
+    } catch (error) {
+      this.context.options.onWarning?.(`bearer token could not be checked: ${String(error)}`);
+      return null;
+    }
   }
 
   /** No session on a protected path: 401 for API clients that sent credentials, else sign in. */
@@ -181,8 +228,13 @@ export class RequestHandler {
 
   private prepareHeaders(state: RequestState, identity: Identity | null): void {
     const headers = state.req.headers;
-    if (identity)
-      applyIdentityHeaders(headers, identity, this.context.headerContext(state.external));
+    if (identity) {
+      applyIdentityHeaders(
+        headers,
+        identity,
+        this.context.headerContextFor(identity, state.external),
+      );
+    }
     applyForwardingHeaders(
       headers,
       {

@@ -26,7 +26,7 @@ export class SignInAttempts {
     this.prune();
     const attempt = {
       ...extra,
-      state: randomBytes(24).toString('base64url'),
+      state: extra.state ?? randomBytes(24).toString('base64url'),
       rd,
       created_at: Date.now(),
     };

@@ -1,5 +1,14 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  watch,
+  writeFileSync,
+  type FSWatcher,
+} from 'node:fs';
 import { join } from 'node:path';
 
 import { OutpostError, systemErrorCode } from '../errors.js';
@@ -37,6 +46,7 @@ export interface SessionStoreOptions {
 export class SessionStore {
   private readonly sessions = new Map<string, Session>();
   private readonly dir: string;
+  private watcher: FSWatcher | null = null;
 
   private constructor(private readonly options: SessionStoreOptions) {
     this.dir = ensurePrivateDir(options.dir);
@@ -45,7 +55,54 @@ export class SessionStore {
   static open(options: SessionStoreOptions): SessionStore {
     const store = new SessionStore(options);
     store.loadAll();
+    store.watchForRemovals();
     return store;
+  }
+
+  /**
+   * Ends the sessions of `sub` kept in `dir` from outside the process that serves them (`outpost
+   * logout`); a running serve sees the files go and forgets them. Returns how many ended.
+   */
+  static endSessionsOf(dir: string, sub: string): number {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      return 0;
+    }
+    let ended = 0;
+    for (const name of names.filter((file) => SESSION_FILE.test(file))) {
+      const session = readSessionFile(join(dir, name), name.slice(0, 64));
+      if (session?.identity.sub !== sub) continue;
+      rmSync(join(dir, name), { force: true });
+      ended += 1;
+    }
+    return ended;
+  }
+
+  /** Stops watching the directory; the store stays usable. */
+  close(): void {
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
+  /**
+   * Another process (a second worker, `outpost logout`) may remove a session file: the cached
+   * copy must go too, or a signed-out session would live on in this process.
+   */
+  private watchForRemovals(): void {
+    try {
+      this.watcher = watch(this.dir, { persistent: false }, (_event, name) => {
+        if (typeof name !== 'string' || !SESSION_FILE.test(name)) return;
+        const key = name.slice(0, 64);
+        if (this.sessions.has(key) && !existsSync(join(this.dir, name))) this.sessions.delete(key);
+      });
+      this.watcher.on('error', () => this.close());
+    } catch (cause) {
+      this.options.onProblem?.(
+        `cannot watch ${this.dir} for sessions ended elsewhere: ${String(cause)}`,
+      );
+    }
   }
 
   private get now(): number {
@@ -148,7 +205,7 @@ export class SessionStore {
       return;
     }
     for (const name of names) {
-      if (!/^[0-9a-f]{64}\.json$/.test(name)) continue;
+      if (!SESSION_FILE.test(name)) continue;
       const session = this.readSession(name.slice(0, 64));
       if (session && session.expires_at <= this.now) this.remove(session.key);
     }
@@ -172,6 +229,25 @@ export class SessionStore {
     }
     this.sessions.set(key, session);
     return session;
+  }
+}
+
+const SESSION_FILE = /^[0-9a-f]{64}\.json$/;
+
+/** Where the sessions of one provider (by client id) live in the state directory. */
+export function sessionsDirFor(stateDir: string, clientId: string): string {
+  return join(
+    stateDir,
+    'sessions',
+    createHash('sha256').update(clientId, 'utf8').digest('hex').slice(0, 8),
+  );
+}
+
+function readSessionFile(path: string, key: string): Session | null {
+  try {
+    return parseSession(readFileSync(path, 'utf8'), key);
+  } catch {
+    return null;
   }
 }
 

@@ -1,0 +1,154 @@
+import type { OidcSettings } from '../config/config.js';
+import { OutpostError, isOutpostError } from '../errors.js';
+import type { Identity } from '../identity/identity.js';
+import {
+  createIntrospector,
+  discoverOidcClient,
+  isExpiring,
+  refreshSignIn,
+  type Introspector,
+  type OidcClient,
+} from '../oidc/index.js';
+import type { Session, SessionStore } from '../session/session-store.js';
+
+const RETRY_AFTER_MS = 5_000;
+
+/**
+ * The proxy's connection to a real OpenID provider: discovered on first need (a provider that is
+ * down at start does not stop `serve`; sign-in shows an error page until it answers), then kept.
+ * Refreshing sessions and introspecting bearer tokens go through here.
+ */
+export class ProviderLink {
+  private discovered: OidcClient | null = null;
+  private pending: Promise<OidcClient> | null = null;
+  private failedAt = 0;
+  private failure: OutpostError | null = null;
+  private introspector: Introspector | null = null;
+  private readonly refreshing = new Map<string, Promise<Session | null>>();
+
+  constructor(
+    readonly settings: OidcSettings,
+    private readonly onWarning: (message: string) => void,
+  ) {}
+
+  /** Starts discovery now, so a provider that is down is reported at start. */
+  warmUp(): void {
+    this.client().then(
+      (client) => client.warnings.forEach((warning) => this.onWarning(warning)),
+      (error: unknown) =>
+        this.onWarning(`${describe(error)}; sign-in shows an error page until it answers`),
+    );
+  }
+
+  /** The discovered client. @throws OutpostError PROVIDER_UNREACHABLE while it cannot be had. */
+  client(): Promise<OidcClient> {
+    if (this.discovered) return Promise.resolve(this.discovered);
+    if (this.failure && Date.now() - this.failedAt < RETRY_AFTER_MS) {
+      return Promise.reject(this.failure);
+    }
+    this.pending ??= discoverOidcClient(this.settings, { timeout: 5 }).then(
+      (client) => {
+        this.discovered = client;
+        this.pending = null;
+        return client;
+      },
+      (error: unknown) => {
+        this.pending = null;
+        this.failedAt = Date.now();
+        this.failure = asOutpostError(error);
+        throw this.failure;
+      },
+    );
+    return this.pending;
+  }
+
+  /** The provider's JWKS URL once discovered, for `X-Authentik-Meta-Jwks`. */
+  get jwksUri(): string | undefined {
+    return this.discovered?.jwksUri;
+  }
+
+  /**
+   * The session with a fresh access token: refreshed when it is about to expire, one refresh per
+   * session at a time. A refresh the provider refuses ends the session (null: signed out).
+   * @throws OutpostError PROVIDER_UNREACHABLE when the provider cannot be asked.
+   */
+  async fresh(session: Session, sessions: SessionStore): Promise<Session | null> {
+    const expiresAt = session.access_expires_at;
+    if (
+      expiresAt === undefined ||
+      !isExpiring({ access_token: '', expires_at: expiresAt / 1000 })
+    ) {
+      return session;
+    }
+    let running = this.refreshing.get(session.key);
+    if (!running) {
+      running = this.refresh(session, sessions).finally(() => this.refreshing.delete(session.key));
+      this.refreshing.set(session.key, running);
+    }
+    return running;
+  }
+
+  private async refresh(session: Session, sessions: SessionStore): Promise<Session | null> {
+    if (!session.refresh_token) {
+      sessions.destroy(session);
+      return null;
+    }
+    const client = await this.client();
+    try {
+      const tokens = {
+        access_token: session.identity.access_token,
+        refresh_token: session.refresh_token,
+        expires_at: (session.access_expires_at ?? 0) / 1000,
+        ...(session.id_token ? { id_token: session.id_token } : {}),
+      };
+      const result = await refreshSignIn(client, tokens, session.identity);
+      const renewed: Session = {
+        ...session,
+        identity: result.identity,
+        access_expires_at: result.tokens.expires_at * 1000,
+        refresh_token: result.tokens.refresh_token ?? session.refresh_token,
+      };
+      if (result.tokens.id_token) renewed.id_token = result.tokens.id_token;
+      sessions.update(renewed);
+      return renewed;
+    } catch (error) {
+      if (isOutpostError(error) && error.code === 'PROVIDER_UNREACHABLE') throw error;
+      this.onWarning(
+        `refresh refused for ${session.identity.preferred_username}: ${describe(error)}`,
+      );
+      sessions.destroy(session);
+      return null;
+    }
+  }
+
+  /**
+   * The identity behind an `Authorization: Bearer` token (RFC 7662), cached briefly, or null when
+   * the provider says it is not active or cannot introspect.
+   */
+  async introspect(token: string): Promise<Identity | null> {
+    const client = await this.client();
+    if (!client.canIntrospect) return null;
+    this.introspector ??= createIntrospector(client, { ttlMs: 30_000 });
+    return this.introspector.introspect(token);
+  }
+
+  forgetIntrospections(): void {
+    this.introspector?.clear();
+  }
+}
+
+function asOutpostError(error: unknown): OutpostError {
+  if (isOutpostError(error)) return error;
+  return new OutpostError(
+    'PROVIDER_UNREACHABLE',
+    `the OpenID provider cannot be reached: ${String(error)}`,
+    {
+      hint: 'check oidc.issuer and that the provider is running',
+      cause: error,
+    },
+  );
+}
+
+function describe(error: unknown): string {
+  return isOutpostError(error) ? error.message : String(error);
+}
