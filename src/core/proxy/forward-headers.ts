@@ -15,17 +15,34 @@ export function setHeader(headers: IncomingHttpHeaders, name: string, value: str
   headers[name] = toWireValue(value);
 }
 
+/** Wire-ready identity headers per identity and context: the same for every request of a session. */
+const prepared = new WeakMap<Identity, WeakMap<HeaderContext, [string, string, string][]>>();
+
 /** The identity headers of SPEC section 4, written into a request's headers. */
 export function applyIdentityHeaders(
   headers: IncomingHttpHeaders,
   identity: Identity,
   context: HeaderContext,
 ): void {
-  for (const [name, value] of buildIdentityHeaders(identity, context)) {
-    // Go ignores a Host entry in the header map, and framing headers would break the request
-    if (isFramingHeader(name)) continue;
-    setHeader(headers, name, value);
+  for (const [lower, name, value] of wireIdentityHeaders(identity, context)) {
+    if (lower !== name) delete headers[lower];
+    headers[name] = value;
   }
+}
+
+function wireIdentityHeaders(identity: Identity, context: HeaderContext) {
+  let byContext = prepared.get(identity);
+  if (!byContext) prepared.set(identity, (byContext = new WeakMap()));
+  let pairs = byContext.get(context);
+  if (!pairs) {
+    pairs = [];
+    for (const [name, value] of buildIdentityHeaders(identity, context)) {
+      // Go ignores a Host entry in the header map, and framing headers would break the request
+      if (!isFramingHeader(name)) pairs.push([name.toLowerCase(), name, toWireValue(value)]);
+    }
+    byContext.set(context, pairs);
+  }
+  return pairs;
 }
 
 /**

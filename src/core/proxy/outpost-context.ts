@@ -41,6 +41,7 @@ export class OutpostContext extends IdentitySource {
   /** The real OpenID provider when the config has an `oidc` section; null for dev users. */
   readonly provider: ProviderLink | null;
   private readonly presetIdentities = new Map<string, Identity>();
+  private readonly providerContexts = new Map<string, HeaderContext>();
 
   constructor(readonly options: OutpostOptions) {
     super(options.config, options.stateDir, options.version);
@@ -64,7 +65,13 @@ export class OutpostContext extends IdentitySource {
   headerContextFor(identity: Identity, externalOrigin: string): HeaderContext {
     const base = this.headerContext(externalOrigin);
     const jwks = identity.source === 'oidc' ? this.provider?.jwksUri : undefined;
-    return jwks ? { ...base, jwksUrl: jwks } : base;
+    if (!jwks) return base;
+    let context = this.providerContexts.get(externalOrigin);
+    if (context?.jwksUrl !== jwks) {
+      context = { ...base, jwksUrl: jwks };
+      this.providerContexts.set(externalOrigin, context);
+    }
+    return context;
   }
 
   /** `--user`: the preset identity, its token renewed once half its validity has passed. */

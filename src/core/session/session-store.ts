@@ -47,6 +47,7 @@ export class SessionStore {
   private readonly sessions = new Map<string, Session>();
   private readonly dir: string;
   private watcher: FSWatcher | null = null;
+  private readonly verified = new Map<string, string>();
 
   private constructor(private readonly options: SessionStoreOptions) {
     this.dir = ensurePrivateDir(options.dir);
@@ -126,11 +127,14 @@ export class SessionStore {
 
   /** The live session a cookie value names, or null for anything doubtful. */
   lookup(cookieValue: string | undefined): Session | null {
-    const id = cookieValue === undefined ? null : this.verify(cookieValue);
-    if (id === null) return null;
-    const key = hashId(id);
+    if (cookieValue === undefined) return null;
+    const key = this.keyOf(cookieValue);
+    if (key === null) return null;
     const session = this.sessions.get(key) ?? this.readSession(key);
-    if (!session) return null;
+    if (!session) {
+      this.verified.delete(cookieValue);
+      return null;
+    }
     if (session.expires_at <= this.now) {
       this.remove(key);
       return null;
@@ -158,6 +162,21 @@ export class SessionStore {
 
   get size(): number {
     return this.sessions.size;
+  }
+
+  /**
+   * The session key a cookie value names, or null when its signature is wrong. Verified values
+   * are remembered, so a signed-in request costs no HMAC and no hash.
+   */
+  private keyOf(cookieValue: string): string | null {
+    const known = this.verified.get(cookieValue);
+    if (known !== undefined) return known;
+    const id = this.verify(cookieValue);
+    if (id === null) return null;
+    if (this.verified.size >= MAX_VERIFIED) this.verified.clear();
+    const key = hashId(id);
+    this.verified.set(cookieValue, key);
+    return key;
   }
 
   private sign(id: string): string {
@@ -233,6 +252,7 @@ export class SessionStore {
 }
 
 const SESSION_FILE = /^[0-9a-f]{64}\.json$/;
+const MAX_VERIFIED = 10_000;
 
 /** Where the sessions of one provider (by client id) live in the state directory. */
 export function sessionsDirFor(stateDir: string, clientId: string): string {
