@@ -119,6 +119,7 @@ describe('serve with a real OpenID provider', () => {
       password: 'wonderland',
     });
     assert.ok(leftTo?.startsWith(`${stack.external}${CALLBACK}`), leftTo);
+    if (!leftTo) return;
     const attacker = stack.op.browser();
     assert.equal((await attacker.get(leftTo)).status, 400);
     assert.equal((await victim.get(leftTo)).status, 302, 'the right browser finishes');

@@ -11,7 +11,7 @@ import {
 } from '../pages/dev-panel-page.js';
 import { renderPage, SCRIPTED_PAGE_HEADERS } from '../pages/html.js';
 import { decidePaths, type PathDecision } from '../paths/path-decisions.js';
-import { applyForwardingHeaders, applyIdentityHeaders } from './forward-headers.js';
+import { applyForwardingHeaders, applyIdentityHeaders, forwardingOf } from './forward-headers.js';
 import type { OutpostContext } from './outpost-context.js';
 import type { RequestState } from './request-state.js';
 import { redirect } from './responses.js';
@@ -128,7 +128,11 @@ export class DevPanel {
   /** Exactly what the proxy writes into a request for this identity, secrets shortened. */
   private identityHeaders(identity: Identity, externalOrigin: string): [string, string][] {
     const headers: IncomingHttpHeaders = {};
-    applyIdentityHeaders(headers, identity, this.context.headerContext(externalOrigin));
+    applyIdentityHeaders(
+      headers,
+      identity,
+      this.context.headerContextFor(identity, externalOrigin),
+    );
     return shownHeaders(headers);
   }
 
@@ -137,19 +141,7 @@ export class DevPanel {
     const headers: IncomingHttpHeaders = { host: state.req.headers.host };
     const prior = state.req.headers['x-forwarded-for'];
     if (prior !== undefined) headers['x-forwarded-for'] = prior;
-    // the same arguments as RequestHandler.prepareHeaders gives for a proxied request
-    applyForwardingHeaders(
-      headers,
-      {
-        remoteAddress: state.req.socket.remoteAddress,
-        scheme: state.origin.scheme,
-        host: state.origin.host,
-      },
-      {
-        rewriteTo: this.context.config.rewrite_host ? this.context.options.upstream.host : null,
-        userHostHeader: identity.host_header,
-      },
-    );
+    applyForwardingHeaders(headers, forwardingOf(this.context, state, identity));
     return shownHeaders(headers).map(([name, value]) => [name === 'host' ? 'Host' : name, value]);
   }
 }

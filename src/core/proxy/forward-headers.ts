@@ -7,6 +7,8 @@ import {
 } from '../headers/identity-headers.js';
 import { toWireValue } from '../headers/wire.js';
 import type { Identity } from '../identity/identity.js';
+import type { OutpostContext } from './outpost-context.js';
+import type { RequestState } from './request-state.js';
 
 /** Puts a header in the canonical casing it goes out with, replacing any other spelling. */
 export function setHeader(headers: IncomingHttpHeaders, name: string, value: string): void {
@@ -45,21 +47,42 @@ function wireIdentityHeaders(identity: Identity, context: HeaderContext) {
   return pairs;
 }
 
+/** What the forwarding headers of one request depend on. */
+export interface Forwarding {
+  remoteAddress: string | undefined;
+  scheme: string;
+  host: string;
+  /** `rewrite_host`: the app's own host, or null to keep the client's. */
+  rewriteTo: string | null;
+  userHostHeader: string | undefined;
+}
+
+/** The forwarding of one request to the app: the proxy and the dev panel's preview share it. */
+export function forwardingOf(
+  context: OutpostContext,
+  state: RequestState,
+  identity: Identity | null,
+): Forwarding {
+  return {
+    remoteAddress: state.req.socket.remoteAddress,
+    scheme: state.origin.scheme,
+    host: state.origin.host,
+    rewriteTo: context.config.rewrite_host ? context.options.upstream.host : null,
+    userHostHeader: identity?.host_header,
+  };
+}
+
 /**
  * X-Forwarded-For (the client appended, as Go's reverse proxy does), -Proto and -Host (both
  * replaced), and the Host sent on: the client's, the app's with `rewrite_host`, or the user's
  * `host_header`, which wins over both.
  */
-export function applyForwardingHeaders(
-  headers: IncomingHttpHeaders,
-  request: { remoteAddress: string | undefined; scheme: string; host: string },
-  host: { rewriteTo: string | null; userHostHeader: string | undefined },
-): void {
+export function applyForwardingHeaders(headers: IncomingHttpHeaders, forwarding: Forwarding): void {
   const prior = headers['x-forwarded-for'];
-  const client = (request.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
+  const client = (forwarding.remoteAddress ?? '').replace(/^::ffff:(?=\d+\.)/, '');
   setHeader(headers, 'X-Forwarded-For', prior ? `${prior}, ${client}` : client);
-  setHeader(headers, 'X-Forwarded-Proto', request.scheme);
-  setHeader(headers, 'X-Forwarded-Host', request.host);
-  const sentHost = host.userHostHeader || host.rewriteTo;
+  setHeader(headers, 'X-Forwarded-Proto', forwarding.scheme);
+  setHeader(headers, 'X-Forwarded-Host', forwarding.host);
+  const sentHost = forwarding.userHostHeader || forwarding.rewriteTo;
   if (sentHost) headers.host = sentHost;
 }

@@ -6,7 +6,7 @@ import { subjectForRequest } from '../paths/request-subject.js';
 import { pathOf, type AccessEntry } from './access-log.js';
 import { DevSignIn } from './dev-sign-in.js';
 import { ENDPOINT_PREFIX, Endpoints } from './endpoints.js';
-import { applyForwardingHeaders, applyIdentityHeaders } from './forward-headers.js';
+import { applyForwardingHeaders, applyIdentityHeaders, forwardingOf } from './forward-headers.js';
 import { removeUntrustedHeaders } from './hop-by-hop.js';
 import type { OutpostContext } from './outpost-context.js';
 import { requestOrigin } from './request-origin.js';
@@ -235,18 +235,7 @@ export class RequestHandler {
         this.context.headerContextFor(identity, state.external),
       );
     }
-    applyForwardingHeaders(
-      headers,
-      {
-        remoteAddress: state.req.socket.remoteAddress,
-        scheme: state.origin.scheme,
-        host: state.origin.host,
-      },
-      {
-        rewriteTo: this.context.config.rewrite_host ? this.context.options.upstream.host : null,
-        userHostHeader: identity?.host_header,
-      },
-    );
+    applyForwardingHeaders(headers, forwardingOf(this.context, state, identity));
   }
 
   /** The app's origin, or the user's `backend_override` (its scheme and host; path ignored). */
