@@ -104,10 +104,10 @@ function readUser(entry: unknown, path: string, locate: Locate, problems: Proble
   const fields = new Fields(entry, path, locate, problems);
   fields.refuseUnknown(USER_KEYS);
   const username = fields.headerText('username', { required: true });
-  if (username === undefined) return null;
+  // a bad username still lets the other fields be checked, so that every problem shows at once
   const user: DevUser = {
-    username,
-    name: fields.headerText('name') ?? username,
+    username: username ?? '',
+    name: fields.headerText('name') ?? username ?? '',
     email: fields.headerText('email') ?? '',
     groups: fields.headerTextList('groups'),
     entitlements: fields.headerTextList('entitlements'),
@@ -120,7 +120,7 @@ function readUser(entry: unknown, path: string, locate: Locate, problems: Proble
   if (hostHeader !== undefined) user.host_header = hostHeader;
   const backend = fields.url('backend_override');
   if (backend !== undefined) user.backend_override = backend;
-  return user;
+  return username === undefined ? null : user;
 }
 
 function readGroups(raw: unknown, locate: Locate, problems: Problems): DevGroup[] {

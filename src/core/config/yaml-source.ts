@@ -1,4 +1,4 @@
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 
 /**
  * A parsed YAML file as plain values, plus the line of every key path (`users[0].email`), so that
@@ -13,7 +13,13 @@ export interface YamlSource {
 
 export function parseYamlSource(text: string): YamlSource {
   const counter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
+  // logLevel: the library's own console warnings (keys that are maps) must not reach our output
+  const doc = parseDocument(text, {
+    lineCounter: counter,
+    prettyErrors: false,
+    uniqueKeys: true,
+    logLevel: 'error',
+  });
   const lines = new Map<string, number>();
   const lineAt = (offset: number) => counter.linePos(offset).line;
   if (doc.contents) recordLines(doc.contents as Node, '', lines, lineAt);
@@ -23,10 +29,20 @@ export function parseYamlSource(text: string): YamlSource {
     message: error.message.split('\n')[0] ?? error.message,
   }));
   return {
-    value: errors.length > 0 ? undefined : doc.toJS({ maxAliasCount: 100 }),
+    value: errors.length > 0 ? undefined : plainValue(doc, errors),
     lineOf: (path) => lines.get(path),
     errors,
   };
+}
+
+/** The document as plain values; an alias bomb is reported as an error of the file, not thrown. */
+function plainValue(doc: Document, errors: YamlSource['errors']): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    errors.push({ line: 1, message: error instanceof Error ? error.message : String(error) });
+    return undefined;
+  }
 }
 
 function recordLines(

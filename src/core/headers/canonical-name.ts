@@ -1,5 +1,10 @@
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** Whether `name` is an HTTP token (RFC 9110 section 5.1), the only thing a header name may be. */
+export function isHeaderToken(name: string): boolean {
+  return TOKEN.test(name);
+}
+
 /**
  * A header name in Go's canonical form (textproto.CanonicalMIMEHeaderKey), which is how
  * authentik's outpost sends them: first letter and each letter after `-` upper case, the rest

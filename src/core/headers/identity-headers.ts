@@ -1,5 +1,5 @@
 import type { Identity } from '../identity/identity.js';
-import { canonicalHeaderName } from './canonical-name.js';
+import { canonicalHeaderName, isHeaderToken } from './canonical-name.js';
 
 /** Headers that frame the message or name its host: never sent as an identity header. */
 const FRAMING = new Set([
@@ -83,11 +83,15 @@ function basicAuthorization(
   return `Basic ${Buffer.from(`${name}:${password}`, 'utf8').toString('base64')}`;
 }
 
-/** `additionalHeaders` entries: strings as they are, numbers and booleans as their JSON text. */
+/**
+ * `additionalHeaders` entries: strings as they are, numbers and booleans as their JSON text. A name
+ * that is not a token cannot be sent by anyone, so it is left out here for all three callers.
+ */
 function additionalHeaders(attributes: Record<string, unknown>): [string, string][] {
   const extra = attributes.additionalHeaders;
   if (!isRecord(extra)) return [];
   return Object.entries(extra).flatMap(([name, value]): [string, string][] => {
+    if (!isHeaderToken(name)) return [];
     if (typeof value === 'string') return [[name, value]];
     if (typeof value === 'number' || typeof value === 'boolean')
       return [[name, JSON.stringify(value)]];
@@ -96,11 +100,14 @@ function additionalHeaders(attributes: Record<string, unknown>): [string, string
 }
 
 function text(value: unknown): string {
-  return typeof value === 'string'
-    ? value
-    : value === undefined || value === null
-      ? ''
-      : String(value);
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return '';
+  try {
+    return String(value);
+  } catch {
+    // an object that cannot become text (no prototype, a toString that is not a function)
+    return '';
+  }
 }
 
 function listOf(value: unknown): string[] {

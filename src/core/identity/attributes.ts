@@ -33,9 +33,17 @@ function deepMerge(
 ): Record<string, unknown> {
   const result: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(over)) {
-    const current = result[key];
-    result[key] =
+    const current = Object.hasOwn(result, key) ? result[key] : undefined;
+    const merged =
       isMap(current) && isMap(value) ? deepMerge(current, value) : structuredClone(value);
+    // a key named __proto__ is data, as in authentik; assigning it would swap the prototype and
+    // pass unvalidated additionalHeaders through it
+    Object.defineProperty(result, key, {
+      value: merged,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return result;
 }

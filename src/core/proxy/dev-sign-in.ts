@@ -22,7 +22,8 @@ export class DevSignIn {
 
   start(state: RequestState, rd: string): void {
     const wanted = state.query.get('user');
-    if (wanted !== null) {
+    // a link on another site must not switch this browser's user (login CSRF): it gets the page
+    if (wanted !== null && !isCrossSite(state.req)) {
       this.signIn(state, wanted, rd);
       return;
     }
@@ -99,6 +100,11 @@ export class DevSignIn {
       [this.cookies.clearAttempt(state)],
     );
   }
+}
+
+/** Whether the browser says another site started this request (Fetch Metadata). */
+function isCrossSite(req: IncomingMessage): boolean {
+  return req.headers['sec-fetch-site'] === 'cross-site';
 }
 
 /** A small urlencoded form body, or null when it is too large, not a form, or broken. */

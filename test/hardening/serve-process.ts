@@ -1,0 +1,66 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { isolatedEnv, startCli } from '../helpers/cli.js';
+import { freePort } from '../helpers/free-port.js';
+
+/** The built CLI's `serve`, running as its own process, so that its memory can be measured. */
+export interface ServeProcess {
+  url: string;
+  pid: number;
+  stateDir: string;
+  output(): string;
+  stop(): Promise<number | null>;
+}
+
+export interface ServeProcessOptions {
+  /** outpost.yaml's text; none by default. */
+  yaml?: string;
+  args?: string[];
+  /** Share a state directory with another serve. */
+  stateDir?: string;
+  env?: Record<string, string>;
+}
+
+/** Starts `outpost serve` on a free loopback port, HTTP only in practice (HTTPS on another). */
+export async function startServeProcess(options: ServeProcessOptions = {}): Promise<ServeProcess> {
+  const sandbox = isolatedEnv(options.env);
+  const stateDir = options.stateDir ?? join(sandbox.dir, 'state');
+  if (options.yaml !== undefined) writeFileSync(join(sandbox.dir, 'outpost.yaml'), options.yaml);
+  const [port, httpsPort] = [await freePort(), await freePort()];
+  const args = ['serve', '--port', String(port), '--https-port', String(httpsPort)];
+  const serve = await startCli([...args, '--state-dir', stateDir, ...(options.args ?? [])], {
+    cwd: sandbox.dir,
+    env: sandbox.env,
+    ready: /sign-in: |every request is signed in as/,
+  });
+  let stopping: Promise<number | null> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: serve.child.pid!,
+    stateDir,
+    output: serve.output,
+    stop: () =>
+      (stopping ??= (async () => {
+        serve.child.kill('SIGTERM');
+        const timer = setTimeout(() => serve.child.kill('SIGKILL'), 8000);
+        const code = await serve.exited;
+        clearTimeout(timer);
+        sandbox.cleanup();
+        return code;
+      })()),
+  };
+}
+
+/** A field of /proc/<pid>/status in kB (VmRSS, VmHWM, ...). */
+export function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+/** How many file descriptors the process has open. */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
