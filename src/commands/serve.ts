@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 
 import { OutpostCommand } from '../cli/base-command.js';
 import { formatAccessEntry } from '../cli/access-log-format.js';
+import { LineBatch } from '../cli/line-batch.js';
 import { colorsFor } from '../cli/output.js';
 import { printServeBanner } from '../cli/serve-banner.js';
 import { MODES, type OutpostConfig } from '../core/config/config.js';
@@ -110,6 +111,7 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
     const warn = (message: string) =>
       process.stderr.write(`${err.yellow('warning:')} ${message}\n`);
 
+    const accessLog = new LineBatch(process.stdout);
     const handle = await startOutpost({
       config,
       stateDir,
@@ -118,8 +120,7 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
       ...(presetUser === undefined ? {} : { presetUser }),
       ...(presetIdentity ? { presetIdentity } : {}),
       onWarning: warn,
-      onAccess: (entry) =>
-        process.stdout.write(`${formatAccessEntry(entry, config.log_format, out)}\n`),
+      onAccess: (entry) => accessLog.write(formatAccessEntry(entry, config.log_format, out)),
     });
     const presetName = presetIdentity
       ? `${presetIdentity.preferred_username} (outpost login)`
@@ -134,6 +135,7 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
       );
     }
     await this.waitForSignal(handle);
+    accessLog.flush();
   }
 
   /** SIGINT/SIGTERM: stop accepting, let requests in flight finish, exit 0; twice: exit now. */

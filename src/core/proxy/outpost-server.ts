@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 
 import type { OutpostConfig } from '../config/config.js';
-import { startEchoApp, type EchoAppHandle } from '../echo/echo-app.js';
+import type { EchoAppHandle } from '../echo/echo-app.js';
 import { OutpostError, systemErrorCode } from '../errors.js';
 import { compileUnauthenticatedPaths, describeRuleLine } from '../paths/unauthenticated-paths.js';
 import type { TlsMaterial } from '../tls/certificate.js';
@@ -51,7 +51,10 @@ export async function startOutpost(options: StartOutpostOptions): Promise<Outpos
     const rule = warning.rule === null ? '' : ` ${JSON.stringify(warning.rule)}`;
     options.onWarning?.(`${at}:${rule} ${warning.message}`);
   }
-  const echo = config.internal_host ? null : await startEchoApp();
+  // the echo app (and its WebSocket library) is loaded only when it is the upstream
+  const echo = config.internal_host
+    ? null
+    : await import('../echo/echo-app.js').then(({ startEchoApp }) => startEchoApp());
   const upstreamUrl = new URL(config.internal_host ?? echo!.url);
   const context = new OutpostContext({ ...options, paths, upstream: upstreamUrl });
   const upstream = new Upstream({

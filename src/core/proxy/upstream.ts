@@ -1,10 +1,15 @@
-import { EventEmitter } from 'node:events';
-import { Agent as HttpAgent, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  Agent as HttpAgent,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Duplex } from 'node:stream';
 
-import { createProxyServer, type ProxyServer } from 'http-proxy-3';
-import { Pool, type Dispatcher } from 'undici';
+import type { ProxyServer } from 'http-proxy-3';
+import type { Dispatcher, Pool as PoolType } from 'undici';
+import Pool from 'undici/lib/dispatcher/pool.js';
 
 import { systemErrorCode } from '../errors.js';
 
@@ -51,8 +56,10 @@ const HOP_BY_HOP_RESPONSE = new Set([
  * proxy.
  */
 export class Upstream {
-  private readonly pools = new Map<string, Pool>();
-  private readonly proxy: ProxyServer;
+  private readonly pools = new Map<string, PoolType>();
+  /** http-proxy-3, for WebSockets only: loaded after start, off the path to ready. */
+  private proxy: ProxyServer | null = null;
+  private readonly loadingProxy: Promise<ProxyServer>;
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 64 });
   private readonly httpsAgent: HttpsAgent;
 
@@ -62,9 +69,13 @@ export class Upstream {
       maxFreeSockets: 64,
       rejectUnauthorized: options.verifyTls,
     });
-    this.proxy = createProxyServer({ xfwd: false, ws: true, secure: options.verifyTls });
-    // errors are handled per call through the callbacks below; this keeps stray ones from throwing
-    this.proxy.on('error', () => undefined);
+    this.loadingProxy = import('http-proxy-3').then(({ createProxyServer }) => {
+      const proxy = createProxyServer({ xfwd: false, ws: true, secure: options.verifyTls });
+      // errors are handled per call through the callbacks below; this keeps stray ones quiet
+      proxy.on('error', () => undefined);
+      this.proxy = proxy;
+      return proxy;
+    });
   }
 
   /**
@@ -79,29 +90,16 @@ export class Upstream {
     cookies: string[],
     onFailure: (failure: UpstreamFailure) => void,
   ): void {
-    // undici takes an emitter as its abort signal: much cheaper per request than AbortController
-    const abort = new EventEmitter();
-    let aborted = false;
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      aborted = true;
-      abort.emit('abort');
-    });
-    const request: Dispatcher.RequestOptions = {
+    const request: Dispatcher.DispatchOptions = {
       path: joinPath(target, req.url ?? '/'),
       method: req.method as Dispatcher.HttpMethod,
       headers: requestHeaders(req),
       body: hasBody(req) ? req : null,
-      signal: abort,
     };
-    this.poolFor(target)
-      .request(request)
-      .then(
-        (response) => relay(response, res, cookies),
-        (error: unknown) => {
-          if (!aborted) onFailure(failureOf(target, error, this.options.timeout));
-        },
-      );
+    const relay = new ResponseRelay(res, cookies, (error) =>
+      onFailure(failureOf(target, error, this.options.timeout)),
+    );
+    this.poolFor(target).dispatch(request, relay);
   }
 
   /** Forwards a WebSocket upgrade; on failure the client's socket is closed. */
@@ -113,16 +111,15 @@ export class Upstream {
     onFailure: (failure: UpstreamFailure) => void,
   ): void {
     const agent = target.protocol === 'https:' ? this.httpsAgent : this.httpAgent;
-    this.proxy.ws(
-      req,
-      socket,
-      head,
-      { target: new URL(target), agent: agent as never },
-      (error) => {
+    const forward = (proxy: ProxyServer) =>
+      proxy.ws(req, socket, head, { target: new URL(target), agent: agent as never }, (error) => {
         onFailure(failureOf(target, error, this.options.timeout));
         socket.destroy();
-      },
-    );
+      });
+    if (this.proxy) return void forward(this.proxy);
+    // an upgrade in the first moments after start waits for the engine, its bytes held meanwhile
+    socket.pause();
+    void this.loadingProxy.then(forward);
   }
 
   close(): void {
@@ -130,10 +127,10 @@ export class Upstream {
     this.pools.clear();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
-    this.proxy.close();
+    this.proxy?.close();
   }
 
-  private poolFor(target: URL): Pool {
+  private poolFor(target: URL): PoolType {
     let pool = this.pools.get(target.origin);
     if (!pool) {
       pool = new Pool(target.origin, {
@@ -152,24 +149,75 @@ export class Upstream {
   }
 }
 
-function relay(response: Dispatcher.ResponseData, res: ServerResponse, cookies: string[]): void {
-  if (res.destroyed) {
-    response.body.destroy();
-    return;
+/**
+ * Streams one answer of the app into the client's response, with backpressure both ways, through
+ * undici's dispatch interface: no body stream and no promise per request, which `request()`
+ * makes and which a profile showed as a cost of every proxied request.
+ */
+class ResponseRelay implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private isClientGone = false;
+  private hasStarted = false;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly cookies: string[],
+    private readonly onFailure: (error: unknown) => void,
+  ) {
+    res.once('close', this.onClientClose);
   }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.isClientGone) controller.abort(new Error('the client went away'));
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    // 1xx answers (103 Early Hints) are not passed on: Node's server cannot send them as is
+    if (statusCode < 200 || this.isClientGone) return;
+    this.hasStarted = true;
+    this.res.writeHead(statusCode, responseHeaders(headers, this.cookies));
+    this.res.on('drain', () => controller.resume());
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.res.write(chunk)) controller.pause();
+  }
+
+  onResponseEnd(): void {
+    this.res.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.isClientGone) return;
+    // before the app answered, the client gets an error page; after, a cut response
+    if (this.hasStarted) this.res.destroy();
+    else this.onFailure(error);
+  }
+
+  private readonly onClientClose = (): void => {
+    if (this.res.writableFinished) return;
+    this.isClientGone = true;
+    this.controller?.abort(new Error('the client went away'));
+  };
+}
+
+/** The app's response headers without hop-by-hop ones, with outpost's own cookies added. */
+function responseHeaders(
+  incoming: IncomingHttpHeaders,
+  cookies: string[],
+): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(response.headers)) {
+  for (const name in incoming) {
+    const value = incoming[name];
     if (value !== undefined && !HOP_BY_HOP_RESPONSE.has(name)) headers[name] = value;
   }
   if (cookies.length > 0) headers['set-cookie'] = [...asList(headers['set-cookie']), ...cookies];
-  res.writeHead(response.statusCode, headers);
-  // pipe, not pipeline: pipeline makes an AbortController per call, a measured cost per request;
-  // an app that fails mid-answer leaves the client a cut response, and the proxy goes on
-  response.body.on('error', () => res.destroy());
-  res.once('close', () => {
-    if (!response.body.readableEnded) response.body.destroy();
-  });
-  response.body.pipe(res);
+  return headers;
 }
 
 function requestHeaders(req: IncomingMessage): Record<string, string | string[]> {

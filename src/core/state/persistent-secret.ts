@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { OutpostError, systemErrorCode } from '../errors.js';
@@ -15,8 +15,12 @@ export function persistentSecret(stateDir: string, name: string, bytes = 32): st
   const existing = readIfPresent(path);
   if (existing) return existing;
   const value = randomBytes(bytes).toString('hex');
+  // written whole under a private name, then linked into place: a reader never sees half a file,
+  // and of two processes starting at once (workers) exactly one value wins
+  const draft = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {
-    writeFileSync(path, `${value}\n`, { mode: 0o600, flag: 'wx' });
+    writeFileSync(draft, `${value}\n`, { mode: 0o600 });
+    linkSync(draft, path);
     return value;
   } catch (cause) {
     if (systemErrorCode(cause) === 'EEXIST') return readIfPresent(path) ?? value;
@@ -24,6 +28,8 @@ export function persistentSecret(stateDir: string, name: string, bytes = 32): st
       hint: 'pass --state-dir (or set OUTPOST_STATE_DIR) to a directory you can write',
       cause,
     });
+  } finally {
+    rmSync(draft, { force: true });
   }
 }
 

@@ -2,8 +2,6 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { generate } from 'selfsigned';
-
 import { OutpostError, systemErrorCode } from '../errors.js';
 import { ensurePrivateDir } from '../state/state-dir.js';
 
@@ -86,6 +84,8 @@ function readCachedCertificate(certPath: string, keyPath: string, now: number): 
 async function generateLocalhostCertificate(now: number): Promise<{ cert: string; key: string }> {
   const notBefore = new Date(now - 60_000);
   const notAfter = new Date(now + VALID_DAYS * 24 * 3600 * 1000);
+  // loaded only when a certificate is made: it is most of the start-up time otherwise
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     algorithm: 'sha256',
     keySize: 2048,
