@@ -8,7 +8,7 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /** What `serve` says once it listens: where, in front of what, who can sign in, and warnings. */
 export function printServeBanner(options: {
-  handle: OutpostHandle;
+  handle: Pick<OutpostHandle, 'httpUrl' | 'httpsUrl' | 'upstreamUrl'>;
   config: OutpostConfig;
   tls: TlsMaterial | null;
   presetUser: string | undefined;
@@ -22,7 +22,7 @@ export function printServeBanner(options: {
       ? `->  ${app}`
       : `forward auth at /outpost.goauthentik.io/auth/{nginx,traefik,caddy,envoy} (see --print-config)`;
   const lines = [
-    `${color.bold('outpost')} ${config.mode} mode · ${config.name} · config: ${config.file ?? 'none (defaults)'}`,
+    `${color.bold('outpost')} ${config.mode} mode · ${config.name} · config: ${config.file ?? 'none (defaults)'}${config.workers > 1 ? ` · ${config.workers} workers` : ''}`,
     `  ${color.cyan(friendly(handle.httpUrl))}  ${target}`,
   ];
   if (handle.httpsUrl) {

@@ -5,6 +5,12 @@ import { formatAccessEntry } from '../cli/access-log-format.js';
 import { LineBatch } from '../cli/line-batch.js';
 import { colorsFor } from '../cli/output.js';
 import { printServeBanner } from '../cli/serve-banner.js';
+import {
+  WORKER_UPSTREAM_ENV,
+  isServeWorker,
+  startWorkers,
+  workerChannel,
+} from '../cli/serve-workers.js';
 import { MODES, type OutpostConfig } from '../core/config/config.js';
 import { OutpostError } from '../core/errors.js';
 import { loadLoggedInIdentity } from '../core/headers/logged-in-identity.js';
@@ -12,9 +18,9 @@ import type { Identity } from '../core/identity/identity.js';
 import { loadConfig } from '../core/config/load-config.js';
 import { PROXY_KINDS, type ProxyKind } from '../core/forward-auth/original-url.js';
 import { renderProxyConfig } from '../core/forward-auth/snippets/proxy-config.js';
-import { startOutpost, type OutpostHandle } from '../core/proxy/outpost-server.js';
+import { startOutpost } from '../core/proxy/outpost-server.js';
 import { probeUpstream } from '../core/proxy/upstream-probe.js';
-import { loadTlsMaterial } from '../core/tls/certificate.js';
+import { loadTlsMaterial, type TlsMaterial } from '../core/tls/certificate.js';
 
 export default class Serve extends OutpostCommand {
   static override summary = 'Run the proxy in front of your app, signing users in like authentik.';
@@ -69,6 +75,11 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
       allowNo: true,
     }),
     'log-format': Flags.string({ summary: 'Access log format.', options: ['pretty', 'json'] }),
+    workers: Flags.string({
+      summary: 'Processes serving requests: a number, or auto for one per CPU core (default 1).',
+      description:
+        'The workers share the ports, the sessions and the sign-ins under way; this process supervises them and replaces one that dies.',
+    }),
     'print-config': Flags.string({
       summary: 'Print the config for this reverse proxy (forward modes) and exit.',
       description:
@@ -95,51 +106,85 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
         external_host: flags['external-host'],
         rewrite_host: flags['rewrite-host'],
         log_format: flags['log-format'],
+        workers: flags.workers,
       },
     });
     if (flags['print-config']) {
       process.stdout.write(renderProxyConfig(flags['print-config'] as ProxyKind, config));
       return;
     }
-    const requested = flags.user ?? process.env.OUTPOST_USER;
-    const presetIdentity =
-      requested === LOGGED_IN ? await loggedInIdentity(config, stateDir) : undefined;
-    const presetUser = requested === LOGGED_IN ? undefined : requested;
+    if (isServeWorker()) return this.runWorker(config, stateDir, flags.user);
+    const preset = await presetOf(flags.user ?? process.env.OUTPOST_USER, config, stateDir);
+    // made here once, before any worker starts, so that they all share one certificate
     const tls = await loadTlsMaterial({ stateDir, cert: config.cert, key: config.key });
-    const out = colorsFor(process.stdout);
-    const err = colorsFor(process.stderr);
-    const warn = (message: string) =>
-      process.stderr.write(`${err.yellow('warning:')} ${message}\n`);
+    if (config.workers > 1) return this.runWorkers(config, tls, preset.name);
 
     const accessLog = new LineBatch(process.stdout);
     const handle = await startOutpost({
-      config,
-      stateDir,
-      version: this.config.version,
-      tls,
-      ...(presetUser === undefined ? {} : { presetUser }),
-      ...(presetIdentity ? { presetIdentity } : {}),
+      ...proxyOptions(config, stateDir, this.config.version, tls, preset),
       onWarning: warn,
       onAccess: (entry) => accessLog.write(formatAccessEntry(entry, config.log_format, out)),
     });
-    const presetName = presetIdentity
-      ? `${presetIdentity.preferred_username} (outpost login)`
-      : presetUser;
-    printServeBanner({ handle, config, tls, presetUser: presetName, color: out, warn });
-    const unreachable = config.internal_host
-      ? await probeUpstream(new URL(config.internal_host))
-      : null;
-    if (unreachable) {
-      warn(
-        `${config.internal_host} is not reachable (${unreachable}); requests get a 502 page until it is up`,
-      );
-    }
+    printServeBanner({ handle, config, tls, presetUser: preset.name, color: out, warn });
+    await warnIfUnreachable(config);
     await this.waitForSignal(handle);
     accessLog.flush();
   }
 
+  /** `--workers N`: this process supervises N workers and serves nothing itself. */
+  private async runWorkers(
+    config: OutpostConfig,
+    tls: TlsMaterial | null,
+    presetName: string | undefined,
+  ): Promise<void> {
+    const echo = config.internal_host
+      ? null
+      : await import('../core/echo/echo-app.js').then(({ startEchoApp }) => startEchoApp());
+    const group = await startWorkers({
+      count: config.workers,
+      env: echo ? { [WORKER_UPSTREAM_ENV]: echo.url } : {},
+      onWarning: warn,
+    }).catch(async (error: unknown) => {
+      await echo?.close();
+      throw error;
+    });
+    printServeBanner({ handle: group.urls, config, tls, presetUser: presetName, color: out, warn });
+    await warnIfUnreachable(config);
+    const stopped = this.waitForSignal(group).then(() => null);
+    const failure = await Promise.race([stopped, group.failed]);
+    if (failure) await group.close();
+    await echo?.close();
+    if (failure) throw failure;
+  }
+
+  /** One worker of `--workers N`: serves, and reports to the primary instead of printing. */
+  private async runWorker(config: OutpostConfig, stateDir: string, user: string | undefined) {
+    const stop = workerChannel.stopRequested();
+    try {
+      const preset = await presetOf(user ?? process.env.OUTPOST_USER, config, stateDir);
+      const tls = await loadTlsMaterial({ stateDir, cert: config.cert, key: config.key });
+      const accessLog = new LineBatch(process.stdout);
+      const builtIn = process.env[WORKER_UPSTREAM_ENV];
+      const handle = await startOutpost({
+        ...proxyOptions(config, stateDir, this.config.version, tls, preset),
+        ...(builtIn ? { builtInUpstream: builtIn } : {}),
+        onWarning: (message) => workerChannel.warning(message),
+        onAccess: (entry) => accessLog.write(formatAccessEntry(entry, config.log_format, out)),
+      });
+      workerChannel.ready(handle);
+      await stop;
+      await handle.close();
+      accessLog.flush();
+    } catch (error) {
+      workerChannel.failed(error);
+      process.exitCode = 1;
+    }
+    // the channel to the primary would keep this process alive
+    process.disconnect?.();
+  }
+
   /** SIGINT/SIGTERM: stop accepting, let requests in flight finish, exit 0; twice: exit now. */
-  private waitForSignal(handle: OutpostHandle): Promise<void> {
+  private waitForSignal(handle: { close(): Promise<void> }): Promise<void> {
     return new Promise((resolve) => {
       let stopping = false;
       const stop = () => {
@@ -151,6 +196,56 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+  }
+}
+
+const out = colorsFor(process.stdout);
+const err = colorsFor(process.stderr);
+const warn = (message: string) => process.stderr.write(`${err.yellow('warning:')} ${message}\n`);
+
+/** Who `--user` signs every request in as: a dev user, `@login`'s identity, or nobody. */
+interface Preset {
+  user?: string;
+  identity?: Identity;
+  /** For the banner. */
+  name?: string;
+}
+
+async function presetOf(
+  requested: string | undefined,
+  config: OutpostConfig,
+  stateDir: string,
+): Promise<Preset> {
+  if (requested === undefined) return {};
+  if (requested !== LOGGED_IN) return { user: requested, name: requested };
+  const identity = await loggedInIdentity(config, stateDir);
+  return { identity, name: `${identity.preferred_username} (outpost login)` };
+}
+
+function proxyOptions(
+  config: OutpostConfig,
+  stateDir: string,
+  version: string,
+  tls: TlsMaterial | null,
+  preset: Preset,
+) {
+  return {
+    config,
+    stateDir,
+    version,
+    tls,
+    ...(preset.user === undefined ? {} : { presetUser: preset.user }),
+    ...(preset.identity ? { presetIdentity: preset.identity } : {}),
+  };
+}
+
+async function warnIfUnreachable(config: OutpostConfig): Promise<void> {
+  if (!config.internal_host) return;
+  const unreachable = await probeUpstream(new URL(config.internal_host));
+  if (unreachable) {
+    warn(
+      `${config.internal_host} is not reachable (${unreachable}); requests get a 502 page until it is up`,
+    );
   }
 }
 

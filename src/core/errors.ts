@@ -24,7 +24,8 @@ export type OutpostErrorCode =
   | 'KEYCHAIN_FAILED'
   | 'STATE_MISMATCH'
   | 'REFRESH_FAILED'
-  | 'HEADER_VALUE_INVALID';
+  | 'HEADER_VALUE_INVALID'
+  | 'WORKER_FAILED';
 
 export interface OutpostErrorOptions {
   hint?: string;

@@ -94,4 +94,6 @@ export interface OutpostConfig {
   upstream_timeout: number;
   /** Addresses whose X-Forwarded-* headers forward auth trusts. */
   trusted_proxies: string[];
+  /** Processes that serve requests, sharing the ports and the sessions (`auto` resolved). */
+  workers: number;
 }

@@ -15,6 +15,7 @@ import {
   ruleSource,
   text,
   textList,
+  workerCount,
   type ValueType,
 } from './value-types.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
@@ -62,6 +63,7 @@ const KEYS: { [K in keyof Scalars]-?: { type: ValueType<unknown>; default: Scala
   log_format: { type: oneOf(['pretty', 'json'] as const, 'a log format'), default: 'pretty' },
   upstream_timeout: { type: integer(1, 3_600_000, 'a timeout in ms'), default: 30_000 },
   trusted_proxies: { type: textList, default: ['127.0.0.1', '::1', '::ffff:127.0.0.1'] },
+  workers: { type: workerCount, default: 1 },
 };
 
 /**

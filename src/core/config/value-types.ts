@@ -1,3 +1,5 @@
+import { availableParallelism } from 'node:os';
+
 /**
  * The value types a config key can have. Each parses a value from YAML or, when `fromText` is
  * set, from the text of an environment variable or flag, and says what is allowed when it fails.
@@ -53,6 +55,17 @@ export function integer(min: number, max: number, what = 'a whole number'): Valu
 }
 
 export const port = integer(0, 65535, 'a port');
+
+const MAX_WORKERS = 64;
+
+/** How many processes serve requests: a whole number, or `auto` for one per CPU core. */
+export const workerCount: ValueType<number> = {
+  parse(value, fromText) {
+    if (value === 'auto') return ok(Math.min(availableParallelism(), MAX_WORKERS));
+    const parsed = integer(1, MAX_WORKERS, 'a number of workers').parse(value, fromText);
+    return parsed.ok ? parsed : fail(`${parsed.message}, or auto for one per CPU core`);
+  },
+};
 
 export function oneOf<T extends string>(choices: readonly T[], what: string): ValueType<T> {
   return {

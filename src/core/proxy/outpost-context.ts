@@ -5,7 +5,7 @@ import { findDevUser } from '../identity/dev-users.js';
 import type { Identity } from '../identity/identity.js';
 import type { UnauthenticatedPaths } from '../paths/unauthenticated-paths.js';
 import { sessionCookieName } from '../session/cookies.js';
-import { SessionStore, sessionsDirFor } from '../session/session-store.js';
+import { SessionStore, sessionsDirFor, signInsDirFor } from '../session/session-store.js';
 import { persistentSecret } from '../state/persistent-secret.js';
 import type { AccessEntry } from './access-log.js';
 import type { HeaderContext } from '../headers/identity-headers.js';
@@ -37,7 +37,7 @@ export interface OutpostOptions {
 export class OutpostContext extends IdentitySource {
   readonly sessions: SessionStore;
   readonly cookieName: string;
-  readonly attempts = new SignInAttempts();
+  readonly attempts: SignInAttempts;
   /** The real OpenID provider when the config has an `oidc` section; null for dev users. */
   readonly provider: ProviderLink | null;
   private readonly presetIdentities = new Map<string, Identity>();
@@ -55,6 +55,9 @@ export class OutpostContext extends IdentitySource {
       secret: sessionKey,
       onProblem: (message) => options.onWarning?.(message),
     });
+    this.attempts = SignInAttempts.open(signInsDirFor(stateDir, config.client_id), (message) =>
+      options.onWarning?.(message),
+    );
     if (options.presetUser !== undefined) findDevUser(config.users, options.presetUser);
     this.provider = config.oidc
       ? new ProviderLink(config.oidc, (message) => options.onWarning?.(message))

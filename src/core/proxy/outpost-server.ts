@@ -19,6 +19,8 @@ export interface StartOutpostOptions {
   /** The certificate for the HTTPS listener; null serves HTTP only. */
   tls: TlsMaterial | null;
   presetUser?: string;
+  /** The built-in echo app when another process runs it (the primary of `--workers`). */
+  builtInUpstream?: string;
   onAccess?: (entry: AccessEntry) => void;
   onWarning?: (message: string) => void;
   /** How long close() lets requests in flight finish before cutting them (ms). */
@@ -52,10 +54,11 @@ export async function startOutpost(options: StartOutpostOptions): Promise<Outpos
     options.onWarning?.(`${at}:${rule} ${warning.message}`);
   }
   // the echo app (and its WebSocket library) is loaded only when it is the upstream
-  const echo = config.internal_host
-    ? null
-    : await import('../echo/echo-app.js').then(({ startEchoApp }) => startEchoApp());
-  const upstreamUrl = new URL(config.internal_host ?? echo!.url);
+  const echo =
+    config.internal_host || options.builtInUpstream
+      ? null
+      : await import('../echo/echo-app.js').then(({ startEchoApp }) => startEchoApp());
+  const upstreamUrl = new URL(config.internal_host ?? options.builtInUpstream ?? echo!.url);
   const context = new OutpostContext({ ...options, paths, upstream: upstreamUrl });
   const upstream = new Upstream({
     verifyTls: config.internal_host_ssl_validation,

@@ -263,6 +263,15 @@ export function sessionsDirFor(stateDir: string, clientId: string): string {
   );
 }
 
+/** Where the sign-ins under way of one provider live: beside its sessions, not among them. */
+export function signInsDirFor(stateDir: string, clientId: string): string {
+  return join(
+    stateDir,
+    'sign-ins',
+    createHash('sha256').update(clientId, 'utf8').digest('hex').slice(0, 8),
+  );
+}
+
 function readSessionFile(path: string, key: string): Session | null {
   try {
     return parseSession(readFileSync(path, 'utf8'), key);
