@@ -66,13 +66,22 @@ function latency(out, percentile) {
   return Number(match[1]) * scale;
 }
 
+/** The process's RSS in MB, with its workers' when it has any (`serve --workers`). */
 function peakRssMb(pid, field = 'VmHWM') {
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return round(Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)[1]) / 1024);
+    const kb = [pid, ...childrenOf(pid)].map((one) => {
+      const status = readFileSync(`/proc/${one}/status`, 'utf8');
+      return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)[1]);
+    });
+    return round(kb.reduce((sum, one) => sum + one, 0) / 1024);
   } catch {
     return NaN;
   }
+}
+
+function childrenOf(pid) {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(' ').map(Number);
 }
 
 /**
@@ -141,7 +150,7 @@ async function waitForPort(port) {
   throw new Error(`nothing listens on ${port}`);
 }
 
-async function startOutpost(upstreamPort) {
+async function startOutpost(upstreamPort, extraArgs = []) {
   const env = { ...process.env, OUTPOST_STATE_DIR: join(work, 'state'), NO_COLOR: '1', HOME: work };
   const port = freePort();
   writeFileSync(join(work, 'outpost.yaml'), 'skip_path_regex: ^/public/\n');
@@ -151,7 +160,7 @@ async function startOutpost(upstreamPort) {
     '--upstream',
     `http://127.0.0.1:${upstreamPort}`,
   ];
-  args.push('--port', String(port), '--https-port', '0', '--log-format', 'json');
+  args.push('--port', String(port), '--https-port', '0', '--log-format', 'json', ...extraArgs);
   const started = performance.now();
   const child = spawn(process.execPath, args, {
     cwd: work,
@@ -189,6 +198,7 @@ async function main() {
   const engine = await startProcess(process.execPath, [join(root, 'bench/engine.js'), direct]);
   const nginx = await startNginx(upstream.port);
   const outpost = await startOutpost(upstream.port);
+  const workers = await startOutpost(upstream.port, ['--workers', '2']);
   log(`load generator: wrk, ${duration}s per run; nginx: ${nginx ? 'yes' : 'missing, skipped'}`);
   const probe = await fetch(`http://127.0.0.1:${outpost.port}/public/x`, { redirect: 'manual' });
   if (probe.status !== 200) throw new Error(`the public path answered ${probe.status}, not 200`);
@@ -216,6 +226,12 @@ async function main() {
     outpost.child.pid,
   );
   measure(
+    'outpost 2 workers',
+    `http://127.0.0.1:${workers.port}/`,
+    [`Cookie: ${workers.cookie}`],
+    workers.child.pid,
+  );
+  measure(
     'outpost public path',
     `http://127.0.0.1:${outpost.port}/public/x`,
     [],
@@ -227,6 +243,7 @@ async function main() {
   const ratios = {
     outpost_vs_nginx: nginx ? round(product.rps / by('nginx').rps) : null,
     outpost_vs_engine: round(product.rps / by('http-proxy-3 engine').rps),
+    workers_2_vs_1: round(by('outpost 2 workers').rps / product.rps),
     added_p50_us: Math.round((product.p50_1conn_ms - by('direct upstream').p50_1conn_ms) * 1000),
   };
   const node0 = timeCommand(process.execPath, ['-e', '0']);
