@@ -199,6 +199,49 @@ describe('serve with a real OpenID provider: token lifetimes', () => {
   });
 });
 
+describe('serve with a real OpenID provider: two workers, one session', () => {
+  it('refreshes a session once when both workers find it expiring at the same moment', async () => {
+    const stack = await startStack();
+    // a second outpost on the same state directory is what a second worker of serve is
+    const yaml = [
+      `external_host: ${stack.external}`,
+      `internal_host: ${stack.app.url}`,
+      'oidc:',
+      `  issuer: ${stack.op.issuer}`,
+      `  client_id: ${stack.op.proxyClient.client_id}`,
+      `  client_secret: ${stack.op.proxyClient.client_secret}`,
+      '',
+    ].join('\n');
+    const other = await startTestOutpost({ yaml, stateDir: stack.outpost.stateDir });
+    try {
+      const browser = await signIn(stack, 'bob', '/first');
+      const firstToken = headerValues(stack.app.last(), 'X-Authentik-Jwt')[0];
+      const cookie = browser.cookieHeader(stack.external);
+      const value = cookie.match(/authentik_proxy_[0-9a-f]{8}=([^;]+)/)![1];
+      const sessions = stack.outpost.context.sessions;
+      sessions.update({ ...sessions.lookup(value)!, access_expires_at: Date.now() });
+
+      const answers = await Promise.all(
+        [stack.outpost.httpUrl, other.httpUrl].map((origin) =>
+          request(`${origin}/both`, { headers: { cookie } }),
+        ),
+      );
+      assert.deepEqual(
+        answers.map((answer) => answer.status),
+        [200, 200],
+      );
+      const tokens = stack.app.received
+        .slice(-2)
+        .map((got) => headerValues(got, 'X-Authentik-Jwt')[0]);
+      assert.notEqual(tokens[0], firstToken, 'the token was refreshed');
+      assert.equal(tokens[0], tokens[1], 'both workers sent the one refreshed token');
+    } finally {
+      await other.close();
+      await stopStack(stack);
+    }
+  });
+});
+
 describe('serve with an OpenID provider that is down', () => {
   it('starts, warns, and shows a clear error page on sign-in', async () => {
     const deadPort = await freePort();

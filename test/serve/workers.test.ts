@@ -123,6 +123,22 @@ describe('serve --workers 2: two processes, one set of sessions', () => {
     assert.equal(afterwards.length, 6);
   });
 
+  it("signs a user out of every browser's session, whichever worker started it", async () => {
+    const jars = Array.from({ length: 4 }, () => new CookieJar());
+    for (const jar of jars) {
+      const first = await request(`${serve.url}/mine`, { jar });
+      assert.equal((await signInWithForm(first.headers.location!, jar, 'alice')).status, 302);
+    }
+    const out = await request(`${serve.url}/outpost.goauthentik.io/sign_out`, { jar: jars[0] });
+    assert.equal(out.status, 302);
+    await until('every session of alice to end in both workers', async () => {
+      const answers = await Promise.all(
+        jars.flatMap((jar) => [jar, jar].map(() => request(`${serve.url}/mine`, { jar }))),
+      );
+      return answers.every((answer) => answer.status === 302) ? true : undefined;
+    });
+  });
+
   it('replaces a worker that dies, and keeps serving meanwhile', async () => {
     const [victim, survivor] = childrenOf(serve.pid) as [number, number];
     process.kill(victim, 'SIGKILL');

@@ -12,6 +12,9 @@ import {
 import type { Session, SessionStore } from '../session/session-store.js';
 
 const RETRY_AFTER_MS = 5_000;
+/** A refresh claimed by another worker for longer than this was abandoned (it died). */
+const REFRESH_CLAIM_STALE_MS = 10_000;
+const REFRESH_POLL_MS = 50;
 
 /**
  * The proxy's connection to a real OpenID provider: discovered on first need (a provider that is
@@ -73,19 +76,37 @@ export class ProviderLink {
    * @throws OutpostError PROVIDER_UNREACHABLE when the provider cannot be asked.
    */
   async fresh(session: Session, sessions: SessionStore): Promise<Session | null> {
-    const expiresAt = session.access_expires_at;
-    if (
-      expiresAt === undefined ||
-      !isExpiring({ access_token: '', expires_at: expiresAt / 1000 })
-    ) {
-      return session;
-    }
+    if (!needsRefresh(session)) return session;
     let running = this.refreshing.get(session.key);
     if (!running) {
-      running = this.refresh(session, sessions).finally(() => this.refreshing.delete(session.key));
+      running = this.refreshOnce(session.key, sessions).finally(() =>
+        this.refreshing.delete(session.key),
+      );
       this.refreshing.set(session.key, running);
     }
     return running;
+  }
+
+  /**
+   * Refreshes a session unless another worker has just done it or is doing it: then that
+   * worker's result, read from the state directory, is used.
+   */
+  private async refreshOnce(key: string, sessions: SessionStore): Promise<Session | null> {
+    const deadline = Date.now() + REFRESH_CLAIM_STALE_MS;
+    for (;;) {
+      const latest = sessions.reread(key);
+      if (!latest || !needsRefresh(latest)) return latest;
+      const release = sessions.claimRefresh(key, REFRESH_CLAIM_STALE_MS);
+      if (release) {
+        try {
+          return await this.refresh(latest, sessions);
+        } finally {
+          release();
+        }
+      }
+      if (Date.now() > deadline) return latest;
+      await new Promise((resolve) => setTimeout(resolve, REFRESH_POLL_MS));
+    }
   }
 
   private async refresh(session: Session, sessions: SessionStore): Promise<Session | null> {
@@ -151,4 +172,10 @@ function asOutpostError(error: unknown): OutpostError {
 
 function describe(error: unknown): string {
   return isOutpostError(error) ? error.message : String(error);
+}
+
+/** True when the session's access token expires within the refresh margin. */
+function needsRefresh(session: Session): boolean {
+  const expiresAt = session.access_expires_at;
+  return expiresAt !== undefined && isExpiring({ access_token: '', expires_at: expiresAt / 1000 });
 }

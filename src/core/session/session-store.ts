@@ -1,10 +1,12 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
-  existsSync,
+  closeSync,
+  openSync,
   readFileSync,
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   watch,
   writeFileSync,
   type FSWatcher,
@@ -56,7 +58,7 @@ export class SessionStore {
   static open(options: SessionStoreOptions): SessionStore {
     const store = new SessionStore(options);
     store.loadAll();
-    store.watchForRemovals();
+    store.watchForChanges();
     return store;
   }
 
@@ -88,15 +90,16 @@ export class SessionStore {
   }
 
   /**
-   * Another process (a second worker, `outpost logout`) may remove a session file: the cached
-   * copy must go too, or a signed-out session would live on in this process.
+   * Another process (a second worker, `outpost logout`) may remove or rewrite a session file: the
+   * cached copy must go, or a signed-out session would live on in this process, or one refreshed
+   * elsewhere would be refreshed again here with a spent refresh token. The next lookup reads the
+   * file as it is now.
    */
-  private watchForRemovals(): void {
+  private watchForChanges(): void {
     try {
       this.watcher = watch(this.dir, { persistent: false }, (_event, name) => {
         if (typeof name !== 'string' || !SESSION_FILE.test(name)) return;
-        const key = name.slice(0, 64);
-        if (this.sessions.has(key) && !existsSync(join(this.dir, name))) this.sessions.delete(key);
+        this.sessions.delete(name.slice(0, 64));
       });
       this.watcher.on('error', () => this.close());
     } catch (cause) {
@@ -151,13 +154,51 @@ export class SessionStore {
     this.remove(session.key);
   }
 
-  /** Ends every session of one user (same uid); returns how many there were. */
+  /**
+   * Ends every session of one user (same uid), those other processes (workers) started included;
+   * returns how many there were.
+   */
   destroyBySubject(sub: string): number {
     const keys = [...this.sessions.values()]
       .filter((s) => s.identity.sub === sub)
       .map((s) => s.key);
     for (const key of keys) this.remove(key);
-    return keys.length;
+    return keys.length + SessionStore.endSessionsOf(this.dir, sub);
+  }
+
+  /**
+   * The session as it is on disk now, which another worker may have changed (refreshed) or ended
+   * since this process read it; null once it is gone or expired.
+   */
+  reread(key: string): Session | null {
+    this.sessions.delete(key);
+    const session = this.readSession(key);
+    if (session && session.expires_at <= this.now) {
+      this.remove(key);
+      return null;
+    }
+    return session;
+  }
+
+  /**
+   * Claims the right to refresh one session across processes, so that two workers never spend the
+   * same refresh token (a provider that rotates them would end the session). Returns the release
+   * function, or null while another process holds the claim. A claim older than
+   * `staleAfterMs` was left by a process that died and is taken over.
+   */
+  claimRefresh(key: string, staleAfterMs: number): (() => void) | null {
+    const path = join(this.dir, `${key}.refreshing`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        closeSync(openSync(path, 'wx', 0o600));
+        return () => rmSync(path, { force: true });
+      } catch (cause) {
+        if (systemErrorCode(cause) !== 'EEXIST') return () => undefined;
+        if (this.now - mtimeOf(path) < staleAfterMs) return null;
+        rmSync(path, { force: true });
+      }
+    }
+    return null;
   }
 
   get size(): number {
@@ -198,6 +239,8 @@ export class SessionStore {
       writeFileSync(`${path}.tmp`, JSON.stringify(session), { mode: 0o600 });
       renameSync(`${path}.tmp`, path);
     } catch (cause) {
+      // said here once for every caller (sign-in, refresh), which only show the user a page
+      this.options.onProblem?.(`cannot save a session in ${this.dir}: ${String(cause)}`);
       throw new OutpostError('STATE_UNWRITABLE', `cannot save the session in ${this.dir}`, {
         hint: 'check that the state directory is writable, or pass another --state-dir',
         cause,
@@ -277,6 +320,14 @@ function readSessionFile(path: string, key: string): Session | null {
     return parseSession(readFileSync(path, 'utf8'), key);
   } catch {
     return null;
+  }
+}
+
+function mtimeOf(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 
