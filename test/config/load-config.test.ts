@@ -57,6 +57,20 @@ describe('loadConfig', () => {
     assert.equal(config.internal_host, 'http://localhost:3000');
   });
 
+  it('takes the timeouts in ms, client_header_timeout from the environment too', async () => {
+    const defaults = await loadConfig({ cwd: withFile(''), env: {} });
+    assert.deepEqual([defaults.upstream_timeout, defaults.client_header_timeout], [30_000, 20_000]);
+    const cwd = withFile('client_header_timeout: 3000\n');
+    const fromFile = await loadConfig({ cwd, env: {} });
+    assert.equal(fromFile.client_header_timeout, 3000);
+    const fromEnv = await loadConfig({ cwd, env: { OUTPOST_CLIENT_HEADER_TIMEOUT: '1500' } });
+    assert.equal(fromEnv.client_header_timeout, 1500);
+    const refused = await problemsOf(
+      loadConfig({ cwd: withFile('client_header_timeout: 0\n'), env: {} }),
+    );
+    assert.match(refused.message, /client_header_timeout: 0: .*a timeout in ms/);
+  });
+
   it("accepts authentik's timedelta form and pasted API keys", async () => {
     const cwd = withFile(
       'access_token_validity: "hours=1;minutes=30"\npk: 4\nauthorization_flow: abc\n',

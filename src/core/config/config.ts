@@ -92,6 +92,8 @@ export interface OutpostConfig {
   log_format: LogFormat;
   /** Milliseconds to wait for the upstream's response headers before answering 504. */
   upstream_timeout: number;
+  /** Milliseconds a client has to send its request headers before its connection is closed. */
+  client_header_timeout: number;
   /** Addresses whose X-Forwarded-* headers forward auth trusts. */
   trusted_proxies: string[];
   /** Processes that serve requests, sharing the ports and the sessions (`auto` resolved). */

@@ -62,6 +62,7 @@ const KEYS: { [K in keyof Scalars]-?: { type: ValueType<unknown>; default: Scala
   rewrite_host: { type: boolean, default: false },
   log_format: { type: oneOf(['pretty', 'json'] as const, 'a log format'), default: 'pretty' },
   upstream_timeout: { type: integer(1, 3_600_000, 'a timeout in ms'), default: 30_000 },
+  client_header_timeout: { type: integer(100, 600_000, 'a timeout in ms'), default: 20_000 },
   trusted_proxies: { type: textList, default: ['127.0.0.1', '::1', '::ffff:127.0.0.1'] },
   workers: { type: workerCount, default: 1 },
 };

@@ -70,11 +70,16 @@ export async function startOutpost(options: StartOutpostOptions): Promise<Outpos
   const servers: Server[] = [];
   try {
     servers.push(
-      await listen(createHttpServer(serverOptions()), config.host, config.port, '--port'),
+      await listen(
+        createHttpServer(serverOptions(config.client_header_timeout)),
+        config.host,
+        config.port,
+        '--port',
+      ),
     );
     if (options.tls) {
       const https = createHttpsServer({
-        ...serverOptions(),
+        ...serverOptions(config.client_header_timeout),
         cert: options.tls.cert,
         key: options.tls.key,
       });
@@ -101,9 +106,19 @@ export async function startOutpost(options: StartOutpostOptions): Promise<Outpos
   );
 }
 
-/** Slow or stalled clients are cut off while headers arrive; bodies may stream for as long as they need. */
-function serverOptions() {
-  return { headersTimeout: 20_000, requestTimeout: 0, keepAliveTimeout: 5_000 };
+/**
+ * Slow or stalled clients (slowloris) are cut off while headers arrive; bodies may stream for as
+ * long as they need. Node only checks the headers timeout every `connectionsCheckingInterval`
+ * (30 s by default, which let a stalled client hold its connection for up to 50 s), so the check
+ * runs at least once a second.
+ */
+function serverOptions(headersTimeout: number) {
+  return {
+    headersTimeout,
+    requestTimeout: 0,
+    keepAliveTimeout: 5_000,
+    connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+  };
 }
 
 function listen(server: Server, host: string, port: number, flag: string): Promise<Server> {
