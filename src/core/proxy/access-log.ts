@@ -10,7 +10,10 @@ export interface AccessEntry {
   /** For `public`: the rule that matched. */
   rule?: string;
   ms: number;
-  /** Set when the app could not answer: the error code (`ECONNREFUSED`, `timeout`). */
+  /**
+   * Set when the app could not answer: the error code (`ECONNREFUSED`, `timeout`); `upstream cut:
+   * CODE` when its answer broke off midway; `aborted` when the client went away.
+   */
   error?: string;
 }
 

@@ -250,6 +250,11 @@ export class RequestHandler {
   }
 
   private upstreamFailed(state: RequestState, failure: UpstreamFailure): void {
+    if (state.res.headersSent) {
+      // the app's answer had begun and is cut short: only the log line can still say why
+      state.error = `upstream cut: ${failure.code}`;
+      return;
+    }
     state.error = failure.code;
     const title = failure.status === 504 ? 'The app is too slow' : 'The app is not reachable';
     const explanation =

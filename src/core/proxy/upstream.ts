@@ -80,8 +80,8 @@ export class Upstream {
 
   /**
    * Sends `req` to `target` (origin of the app) and streams the answer into `res`, with
-   * `cookies` (outpost's own Set-Cookie values) added. Before the app answers, a failure goes to
-   * `onFailure`; after, the response is cut short instead.
+   * `cookies` (outpost's own Set-Cookie values) added. A failure goes to `onFailure`; once the
+   * app has answered (`res.headersSent`), the response is also cut short.
    */
   web(
     req: IncomingMessage,
@@ -194,9 +194,10 @@ class ResponseRelay implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.isClientGone) return;
-    // before the app answered, the client gets an error page; after, a cut response
+    // before the app answered, the client gets an error page; after, a cut response, which
+    // onFailure is told of too (headers sent), so that the access log can say why
+    this.onFailure(error);
     if (this.hasStarted) this.res.destroy();
-    else this.onFailure(error);
   }
 
   private readonly onClientClose = (): void => {
