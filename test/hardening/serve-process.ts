@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { isolatedEnv, startCli } from '../helpers/cli.js';
@@ -63,4 +63,45 @@ export function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 /** How many file descriptors the process has open. */
 export function openFds(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/**
+ * How many of the process's open TCP sockets have `port` at the far end (connections it opened to
+ * that server), from /proc/net/tcp{,6}: pooled connections to the app are not leaks, others are.
+ */
+export function socketsTo(pid: number, port: number): number {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    const link = /^socket:\[(\d+)\]$/.exec(safeReadlink(`/proc/${pid}/fd/${fd}`));
+    if (link) inodes.add(link[1]!);
+  }
+  let count = 0;
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const remotePort = Number.parseInt(fields[2]?.split(':')[1] ?? '', 16);
+      if (remotePort === port && inodes.has(fields[9] ?? '')) count += 1;
+    }
+  }
+  return count;
+}
+
+function safeReadlink(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    // the descriptor closed between the listing and this look
+    return '';
+  }
+}
+
+/** The processes `pid` started (the workers of `serve --workers N`). */
+export function childrenOf(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(' ').map(Number);
+}
+
+/** Bytes a process has written through system calls: it grows with every answer it sends. */
+export function bytesWritten(pid: number): number {
+  return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
 }

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
@@ -8,7 +7,13 @@ import { freePort } from '../helpers/free-port.js';
 import { CookieJar, request } from '../helpers/http-client.js';
 import { startRecordingUpstream, type RecordingUpstream } from '../helpers/recording-upstream.js';
 import { signInWithForm } from '../helpers/sign-in.js';
-import { startServeProcess, type ServeProcess } from '../hardening/serve-process.js';
+import { until } from '../helpers/until.js';
+import {
+  bytesWritten,
+  childrenOf,
+  startServeProcess,
+  type ServeProcess,
+} from '../hardening/serve-process.js';
 
 const CONFIG = (upstream: string) => `internal_host: ${upstream}
 skip_path_regex: ^/public/
@@ -16,31 +21,6 @@ users:
   - username: alice
   - username: bob
 `;
-
-/** The processes `pid` started (the workers of a primary). */
-function childrenOf(pid: number): number[] {
-  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-  return text === '' ? [] : text.split(' ').map(Number);
-}
-
-/** Bytes a process has written through system calls: it grows with every answer it sends. */
-function bytesWritten(pid: number): number {
-  return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
-}
-
-async function until<T>(
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('serve --workers 2: two processes, one set of sessions', () => {
   let upstream: RecordingUpstream;
