@@ -114,7 +114,7 @@ async function startNginx(upstreamPort) {
   const conf = join(work, 'nginx.conf');
   writeFileSync(
     conf,
-    `worker_processes 1; daemon off; pid ${work}/nginx.pid; error_log ${work}/nginx-error.log;
+    `worker_processes 1; daemon off; master_process off; pid ${work}/nginx.pid; error_log ${work}/nginx-error.log;
 events { worker_connections 1024; }
 http {
   access_log off;
