@@ -290,6 +290,9 @@ function report(result) {
     console.log(`${name.padEnd(22)} ${value}`);
   for (const [name, value] of Object.entries(result.cli))
     console.log(`${name.padEnd(22)} ${value}`);
+  if (result.memory) {
+    console.log(`${'rss_mb_after_each_run'.padEnd(22)} ${result.memory.rss_mb_after_each_run}`);
+  }
 }
 
 const fmt = (ms) => ms.toFixed(3).padStart(7);
