@@ -100,8 +100,3 @@ export function childrenOf(pid: number): number[] {
   const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
   return text === '' ? [] : text.split(' ').map(Number);
 }
-
-/** Bytes a process has written through system calls: it grows with every answer it sends. */
-export function bytesWritten(pid: number): number {
-  return Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
-}
