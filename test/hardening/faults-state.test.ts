@@ -129,6 +129,23 @@ describe('faults: the OpenID provider goes down during sign-in and refresh', () 
     assert.equal(headerValues(stack.app.last(), 'X-Authentik-Username')[0], 'dave');
     for (const warning of stack.outpost.warnings) assert.doesNotMatch(warning, STACK_FRAME);
   });
+
+  it('a refreshed session that cannot be saved is signed out, and the log says so', async (t) => {
+    const browser = await stack.signIn('carol', '/first');
+    const dir = sessionsDir(stack.outpost.stateDir);
+    if (spawnSync('chattr', ['+i', dir]).status !== 0) {
+      return t.skip('chattr +i is not permitted here (no CAP_LINUX_IMMUTABLE or no ext4)');
+    }
+    try {
+      const refused = await browser.get(`${stack.external}/second`);
+      assert.equal(refused.status, 302, 'signed out, off to sign in again');
+    } finally {
+      spawnSync('chattr', ['-i', dir]);
+    }
+    const said = stack.outpost.warnings.find((line) => /could not be saved/.test(line));
+    assert.match(said ?? '', /refreshed session of carol could not be saved, so it is signed out/);
+    assert.doesNotMatch(said ?? '', STACK_FRAME);
+  });
 });
 
 describe('faults: the sessions directory', () => {

@@ -134,9 +134,13 @@ export class ProviderLink {
       return renewed;
     } catch (error) {
       if (isOutpostError(error) && error.code === 'PROVIDER_UNREACHABLE') throw error;
-      this.onWarning(
-        `refresh refused for ${session.identity.preferred_username}: ${describe(error)}`,
-      );
+      const user = session.identity.preferred_username;
+      // the provider may have answered, yet the new tokens could not be kept: sign out all the same
+      const what =
+        isOutpostError(error) && error.code === 'STATE_UNWRITABLE'
+          ? `the refreshed session of ${user} could not be saved, so it is signed out`
+          : `refresh refused for ${user}`;
+      this.onWarning(`${what}: ${describe(error)}`);
       sessions.destroy(session);
       return null;
     }
