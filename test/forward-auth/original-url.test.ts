@@ -48,6 +48,16 @@ describe('where each proxy puts the original URL', () => {
     });
   });
 
+  test('nginx: a path-only X-Original-URI is on the given origin unless forwarded headers say', () => {
+    const onExternal = { ...request({ 'x-original-uri': '/z' }), pathOrigin: 'https://e.test' };
+    assert.deepEqual(originalUrlOf('nginx', onExternal), { ok: true, url: 'https://e.test/z' });
+    const named = {
+      ...onExternal,
+      headers: { ...onExternal.headers, 'x-forwarded-host': 'f.test' },
+    };
+    assert.deepEqual(originalUrlOf('nginx', named), { ok: true, url: 'http://f.test/z' });
+  });
+
   test('envoy: what follows the auth/envoy prefix, on the Host it sent', () => {
     const prefix = '/outpost.goauthentik.io/auth/envoy';
     assert.deepEqual(originalUrlOf('envoy', request({}, `${prefix}/a/b?c=d`)), {

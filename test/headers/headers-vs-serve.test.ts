@@ -276,6 +276,8 @@ describe('outpost headers --mode forward_single equals the forward-auth answer',
       assert.equal(cli.headers.Foo, 'bar');
       const arrived = answer.headers;
       const framing = ['date', 'connection', 'keep-alive', 'content-length', 'content-type'];
+      // the request's own User-Agent, echoed as authentik's outpost does: not an identity header
+      framing.push('user-agent');
       assertSameHeaders(cli.headers, arrived, framing, outpost.context.clientSecret);
     } finally {
       await outpost.close();

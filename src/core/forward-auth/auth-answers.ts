@@ -19,20 +19,23 @@ type Headers = Record<string, string | string[]>;
 
 /**
  * `200`: let the request through. Signed in, with the identity headers from the one builder
- * (wire-encoded, no `X-Forwarded-Host`); public, with none. Envoy is also told which forged
+ * (wire-encoded, no `X-Forwarded-Host`) and the request's own `User-Agent` echoed last, empty when
+ * it sent none, as authentik's outpost answers; public, with none. Envoy is also told which forged
  * identity headers to strip, since it copies only what the answer carries.
  */
 export function sendAllowed(
   res: ServerResponse,
   kind: ProxyKind,
   grant: { identity: Identity; context: HeaderContext } | null,
-  options: { cookies: string[]; clientHeaders: readonly string[] },
+  options: { cookies: string[]; clientHeaders: readonly string[]; userAgent: string },
 ): void {
   const headers: Headers = {};
   if (grant) {
     for (const [name, value] of buildIdentityHeaders(grant.identity, grant.context)) {
       if (!FRAMING.has(name.toLowerCase())) headers[name] = toWireValue(value);
     }
+    // names are canonical, so this replaces an additionalHeaders `user-agent`, as in authentik
+    headers['User-Agent'] = options.userAgent;
   }
   if (kind === 'envoy') {
     const forged = forgedNames(options.clientHeaders, headers);

@@ -100,6 +100,7 @@ export class ForwardAuth {
       rawTarget: state.rawTarget,
       host: state.origin.host,
       scheme: state.origin.scheme,
+      pathOrigin: this.context.config.mode === 'forward_single' ? state.external : undefined,
     });
     if (found.ok) return found.url;
     warn(`the request has no ${found.missing} header naming the original URL`);
@@ -153,7 +154,12 @@ export class ForwardAuth {
   }
 
   private answerOptions(state: RequestState) {
-    return { cookies: state.cookies, clientHeaders: clientHeaderNames(state) };
+    return {
+      cookies: state.cookies,
+      clientHeaders: clientHeaderNames(state),
+      // the parser refuses control characters, so the value can go back as it came
+      userAgent: state.req.headers['user-agent'] ?? '',
+    };
   }
 }
 

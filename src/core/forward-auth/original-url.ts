@@ -17,6 +17,12 @@ export interface AuthRequest {
   host: string;
   /** The scheme of the connection from the reverse proxy to outpost. */
   scheme: 'http' | 'https';
+  /**
+   * The origin a path-only `X-Original-URI` is on when no `X-Forwarded-Proto` or `-Host` names
+   * one: the external host in `forward_single`, as authentik's outpost sends the browser back to
+   * that path on the external host. Without it, the auth request's own scheme and Host.
+   */
+  pathOrigin?: string;
 }
 
 /** The original URL, or which header the reverse proxy should have sent and did not. */
@@ -43,9 +49,10 @@ function nginxUrl(request: AuthRequest): OriginalUrl {
   if (url) return { ok: true, url };
   const path = single(request.headers['x-original-uri']);
   if (!path?.startsWith('/')) return { ok: false, missing: 'X-Original-URL' };
-  const scheme = nearest(request.headers['x-forwarded-proto']) ?? request.scheme;
-  const host = nearest(request.headers['x-forwarded-host']) ?? request.host;
-  return { ok: true, url: `${scheme}://${host}${path}` };
+  const scheme = nearest(request.headers['x-forwarded-proto']);
+  const host = nearest(request.headers['x-forwarded-host']);
+  if (!scheme && !host && request.pathOrigin) return { ok: true, url: request.pathOrigin + path };
+  return { ok: true, url: `${scheme ?? request.scheme}://${host ?? request.host}${path}` };
 }
 
 function forwardedUrl(request: AuthRequest): OriginalUrl {
