@@ -97,7 +97,7 @@ export class DevSignIn {
       400,
       'Sign-in failed',
       `${why} Start again from the page you wanted.`,
-      [this.cookies.clearAttempt(state)],
+      [...state.cookies, this.cookies.clearAttempt(state)],
     );
   }
 }

@@ -53,7 +53,7 @@ export class OidcSignIn {
         400,
         'Sign-in failed',
         `${why} Start again from the page you wanted.`,
-        [this.cookies.clearAttempt(state)],
+        [...state.cookies, this.cookies.clearAttempt(state)],
       );
       return;
     }

@@ -195,13 +195,17 @@ export class RequestHandler {
     }
   }
 
-  /** No session on a protected path: 401 for API clients that sent credentials, else sign in. */
+  /**
+   * No session on a protected path: 401 for API clients that sent credentials, else sign in.
+   * `rd` names the path and query on the external host, as authentik's outpost does, so that a
+   * request that reached another origin (plain http, another name) still comes back to its page.
+   */
   private challenge(state: RequestState): void {
     if (this.context.config.intercept_header_auth && state.req.headers.authorization) {
       sendText(state.res, 401, 'Unauthorized\n', state.cookies);
       return;
     }
-    const original = `${state.origin.origin}${state.rawTarget}`;
+    const original = `${state.external}${state.rawTarget}`;
     const start = `${state.external}${ENDPOINT_PREFIX}start?rd=${encodeURIComponent(original)}`;
     redirect(state.res, start, state.cookies);
   }
@@ -238,10 +242,19 @@ export class RequestHandler {
     applyForwardingHeaders(headers, forwardingOf(this.context, state, identity));
   }
 
-  /** The app's origin, or the user's `backend_override` (its scheme and host; path ignored). */
+  /**
+   * The app's origin, or the user's `backend_override` (its scheme and host; path ignored). An
+   * override that is not a URL is ignored with a warning, as authentik's outpost does.
+   */
   private targetFor(identity: Identity | null): URL {
     const base = this.context.options.upstream;
     if (!identity?.backend_override) return base;
+    if (!URL.canParse(identity.backend_override)) {
+      this.context.options.onWarning?.(
+        `backend_override of ${identity.preferred_username} is not a URL; using ${base.origin}`,
+      );
+      return base;
+    }
     const override = new URL(identity.backend_override);
     const target = new URL(base.href);
     target.protocol = override.protocol;
