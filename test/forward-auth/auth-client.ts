@@ -18,7 +18,12 @@ export interface AuthAnswer {
 export function ask(
   outpost: TestOutpost,
   path: string,
-  options: { method?: string; headers?: OutgoingHttpHeaders; localAddress?: string } = {},
+  options: {
+    method?: string;
+    headers?: OutgoingHttpHeaders;
+    body?: string;
+    localAddress?: string;
+  } = {},
 ): Promise<AuthAnswer> {
   const target = new URL(outpost.httpUrl);
   return new Promise((resolve, reject) => {
@@ -47,7 +52,7 @@ export function ask(
       },
     );
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }
 

@@ -183,24 +183,43 @@ describe("authentik's forward_single cases", () => {
     await assertSignInLeadsToCallback(outpost, answer);
   });
 
-  test(
-    'no session: the 302 itself sets a cookie (SPEC section 7, as authentik does)',
-    {
-      // TODO: what: outpost's `start` sets the cookie that binds sign-in to the browser, one
-      // redirect later; remove the todo when forward auth begins the sign-in and start adopts it
-      todo: 'needs start (src/core/proxy) to adopt a sign-in begun by forward auth',
-    },
-    async () => {
-      for (const answer of [
-        await askKind(outpost, 'traefik', forwarded('/app')),
-        await askKind(outpost, 'caddy', forwarded('/app')),
-        await askEnvoy(outpost, '/app', APP_HOST),
-      ]) {
-        assert.equal(answer.status, 302);
-        assert.ok(answer.headers['set-cookie']?.length, 'a Set-Cookie on the 302');
-      }
-    },
-  );
+  test('no session: the 302 itself sets a cookie (SPEC section 7, as authentik does)', async () => {
+    for (const answer of [
+      await askKind(outpost, 'traefik', forwarded('/app')),
+      await askKind(outpost, 'caddy', forwarded('/app')),
+      await askEnvoy(outpost, '/app', APP_HOST),
+    ]) {
+      assert.equal(answer.status, 302);
+      const begun = attemptCookieOf(answer);
+      assert.ok(begun, `a sign-in cookie on the 302: ${answer.headers['set-cookie']?.join(' | ')}`);
+      // the sign-in page carries on with the attempt the 302 began, for that browser
+      const start = new URL(answer.headers.location ?? '');
+      const page = await ask(outpost, `${start.pathname}${start.search}`, {
+        headers: { host: start.host, cookie: begun },
+      });
+      assert.equal(page.status, 200);
+      const state = /name="state" value="([^"]+)"/.exec(page.body)?.[1];
+      assert.equal(`${ATTEMPT_COOKIE}=${state}`, begun);
+      const back = await ask(outpost, CALLBACK, {
+        method: 'POST',
+        headers: {
+          host: start.host,
+          cookie: begun,
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ state: state ?? '', user: 'foo' }).toString(),
+      });
+      assert.equal(back.status, 302);
+      // the app host is not the external host in forward_single, so sign-in lands there
+      assert.equal(back.headers.location, `${EXTERNAL}/`);
+    }
+  });
+
+  test('no session: nginx passes no cookie on with its 401, so it gets none', async () => {
+    const answer = await askKind(outpost, 'nginx', { 'X-Original-URL': `http://${APP_HOST}/app` });
+    assert.equal(answer.status, 401);
+    assert.equal(attemptCookieOf(answer), undefined);
+  });
 
   test('claims: signed in, nginx answers 200 with the headers authentik sends', async () => {
     assertClaimsAnswer(await askKind(outpost, 'nginx', { 'X-Original-URI': '/', Cookie: foo }));
@@ -311,6 +330,15 @@ describe("authentik's earlier forward-auth cases (mode_forward_test.go, since re
  * callback; outpost's goes to its own sign-in page first, whose form posts to that same callback
  * and which sets the cookie binding the sign-in to this browser.
  */
+const ATTEMPT_COOKIE = `authentik_proxy_${createHash('sha256').update(CLIENT_ID).digest('hex').slice(0, 8)}_signin`;
+
+/** `name=value` of the sign-in cookie an answer sets, if it sets one with a value. */
+function attemptCookieOf(answer: AuthAnswer): string | undefined {
+  const line = answer.headers['set-cookie']?.find((one) => one.startsWith(`${ATTEMPT_COOKIE}=`));
+  const pair = line?.split(';')[0];
+  return pair && pair !== `${ATTEMPT_COOKIE}=` ? pair : undefined;
+}
+
 async function assertSignInLeadsToCallback(outpost: TestOutpost, answer: AuthAnswer) {
   const start = new URL(answer.headers.location ?? '');
   const page = await ask(outpost, `${start.pathname}${start.search}`, {

@@ -2,7 +2,9 @@ import { subjectForUrl } from '../paths/request-subject.js';
 import { ENDPOINT_PREFIX } from '../proxy/endpoints.js';
 import type { OutpostContext } from '../proxy/outpost-context.js';
 import type { RequestState } from '../proxy/request-state.js';
+import { safeRedirectTarget } from '../proxy/redirects.js';
 import { sendText } from '../proxy/responses.js';
+import { SessionCookies } from '../proxy/session-cookies.js';
 import { isForgeableHeader } from '../headers/forged-headers.js';
 import { sendAllowed, sendConfigurationError, sendSignIn } from './auth-answers.js';
 import { copiedHeaderNames, isCopiedByNginx } from './copied-headers.js';
@@ -26,9 +28,11 @@ export class ForwardAuth {
   private readonly warnedOrigins = new Set<string>();
   /** The identity headers nginx's printed snippet overwrites (lower case). */
   private readonly nginxOverwrites: Set<string>;
+  private readonly cookies: SessionCookies;
 
   constructor(private readonly context: OutpostContext) {
     const { config } = context;
+    this.cookies = new SessionCookies(context);
     const warn = (message: string) => context.options.onWarning?.(message);
     this.trusted = compileTrustedProxies(config.trusted_proxies);
     this.nginxOverwrites = new Set(
@@ -78,6 +82,8 @@ export class ForwardAuth {
       return sendAllowed(state.res, kind, null, this.answerOptions(state));
     }
     const start = `${external}${ENDPOINT_PREFIX}start?rd=${encodeURIComponent(original)}`;
+    // nginx turns the 401 into its own redirect and passes none of this answer's cookies on
+    if (kind !== 'nginx') state.cookies.push(...this.beginSignIn(state, original, external));
     sendSignIn(state.res, kind, start, state.cookies);
   }
 
@@ -151,6 +157,23 @@ export class ForwardAuth {
     if (this.warnedOrigins.has(key)) return;
     this.warnedOrigins.add(key);
     this.context.options.onWarning?.(message);
+  }
+
+  /**
+   * The redirect to sign-in begins the sign-in, as authentik's does: the browser gets the cookie
+   * that binds the attempt to it, and the sign-in page carries on with that attempt. A sign-in
+   * that cannot be kept is not fatal here: the page begins its own.
+   */
+  private beginSignIn(state: RequestState, original: string, external: string): string[] {
+    // the rd that start will accept, so that it carries this attempt on
+    const rd =
+      safeRedirectTarget(original, external, this.context.config.cookie_domain) ?? `${external}/`;
+    try {
+      return [this.cookies.attempt(state, this.context.attempts.begin(rd).state)];
+    } catch (error) {
+      this.context.options.onWarning?.(error instanceof Error ? error.message : String(error));
+      return [];
+    }
   }
 
   private answerOptions(state: RequestState) {

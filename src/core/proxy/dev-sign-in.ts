@@ -6,6 +6,7 @@ import type { OutpostContext } from './outpost-context.js';
 import type { RequestState } from './request-state.js';
 import { redirect, sendErrorPage, sendPage } from './responses.js';
 import type { SessionCookies } from './session-cookies.js';
+import type { SignInAttempt } from './sign-in-attempts.js';
 
 const FORM_LIMIT = 8 * 1024;
 export const CALLBACK_PATH = '/outpost.goauthentik.io/callback?X-authentik-auth-callback=true';
@@ -27,7 +28,7 @@ export class DevSignIn {
       this.signIn(state, wanted, rd);
       return;
     }
-    const attempt = this.context.attempts.begin(rd);
+    const attempt = this.attemptFor(state, rd);
     const page = renderSignInPage({
       applicationName: this.context.config.assigned_application_name,
       externalOrigin: state.external,
@@ -43,6 +44,16 @@ export class DevSignIn {
       ...state.cookies,
       this.cookies.attempt(state, attempt.state),
     ]);
+  }
+
+  /**
+   * The sign-in this browser began for the same `rd` (forward auth's redirect begins one), else a
+   * new one. Only the browser holding the attempt's cookie can carry it on.
+   */
+  private attemptFor(state: RequestState, rd: string): SignInAttempt {
+    const begun = this.context.attempts.peek(this.cookies.readAttempt(state));
+    if (begun?.rd === rd && begun.code_verifier === undefined) return begun;
+    return this.context.attempts.begin(rd);
   }
 
   async callback(state: RequestState): Promise<void> {
