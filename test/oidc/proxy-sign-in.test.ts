@@ -39,19 +39,21 @@ async function startStack(accessTokenTtl = 300): Promise<Stack> {
     postLogoutRedirectUris: [`${external}/`],
     accessTokenTtl,
   });
-  const outpost = await startTestOutpost({
-    port,
-    yaml: [
-      `external_host: ${external}`,
-      `internal_host: ${app.url}`,
-      'oidc:',
-      `  issuer: ${op.issuer}`,
-      `  client_id: ${op.proxyClient.client_id}`,
-      `  client_secret: ${op.proxyClient.client_secret}`,
-      '',
-    ].join('\n'),
-  });
+  const outpost = await startTestOutpost({ port, yaml: outpostYaml(external, app, op) });
   return { op, outpost, app, aliceApp, external };
+}
+
+/** outpost.yaml for the stack's provider, app and external host. */
+function outpostYaml(external: string, app: RecordingUpstream, op: OidcProviderFixture): string {
+  return [
+    `external_host: ${external}`,
+    `internal_host: ${app.url}`,
+    'oidc:',
+    `  issuer: ${op.issuer}`,
+    `  client_id: ${op.proxyClient.client_id}`,
+    `  client_secret: ${op.proxyClient.client_secret}`,
+    '',
+  ].join('\n');
 }
 
 async function stopStack(stack: Stack): Promise<void> {
@@ -203,16 +205,10 @@ describe('serve with a real OpenID provider: two workers, one session', () => {
   it('refreshes a session once when both workers find it expiring at the same moment', async () => {
     const stack = await startStack();
     // a second outpost on the same state directory is what a second worker of serve is
-    const yaml = [
-      `external_host: ${stack.external}`,
-      `internal_host: ${stack.app.url}`,
-      'oidc:',
-      `  issuer: ${stack.op.issuer}`,
-      `  client_id: ${stack.op.proxyClient.client_id}`,
-      `  client_secret: ${stack.op.proxyClient.client_secret}`,
-      '',
-    ].join('\n');
-    const other = await startTestOutpost({ yaml, stateDir: stack.outpost.stateDir });
+    const other = await startTestOutpost({
+      yaml: outpostYaml(stack.external, stack.app, stack.op),
+      stateDir: stack.outpost.stateDir,
+    });
     try {
       const browser = await signIn(stack, 'bob', '/first');
       const firstToken = headerValues(stack.app.last(), 'X-Authentik-Jwt')[0];
