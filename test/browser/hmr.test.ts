@@ -86,7 +86,10 @@ describe('browser: Vite hot module replacement through outpost serve', { skip },
       await page
         .locator('#message', { hasText: `after ${scheme}` })
         .waitFor({ timeout: 20_000 })
-        .catch((error: Error) => assert.fail(`${error.message}\nconsole:\n${log.join('\n')}`));
+        .catch(async (error: Error) => {
+          const shown = await page.locator('#message').innerText();
+          assert.fail(`${error.message}\nthe page shows: ${shown}\nconsole:\n${log.join('\n')}`);
+        });
       t.diagnostic(`on the page ${Math.round(performance.now() - written)} ms after the write`);
       assert.equal(await page.locator('#loaded').innerText(), loaded, 'a hot update, not a reload');
       assert.ok(

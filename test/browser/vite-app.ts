@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -37,7 +37,7 @@ export async function startViteApp(bin: string, message: string): Promise<ViteAp
   return {
     url,
     dir,
-    setMessage: (text) => writeFileSync(join(dir, 'message.js'), messageModule(text)),
+    setMessage: (text) => overwriteInPlace(join(dir, 'message.js'), messageModule(text)),
     close: async () => {
       child.kill('SIGTERM');
       await exited;
@@ -73,8 +73,28 @@ if (import.meta.hot) import.meta.hot.accept('./message.js', (next) => next && sh
   writeFileSync(join(dir, 'message.js'), messageModule(message));
 }
 
-function messageModule(text: string): string {
-  return `export const message = ${JSON.stringify(text)};\n`;
+/** Every version of `message.js` has this many bytes, so an edit never changes its length. */
+const MODULE_BYTES = 256;
+
+function messageModule(text: string): Buffer {
+  const source = `export const message = ${JSON.stringify(text)};\n`;
+  const padding = MODULE_BYTES - Buffer.byteLength(source) - '//\n'.length;
+  if (padding < 0) throw new Error(`message too long for the test module: ${text}`);
+  return Buffer.from(`${source}//${' '.repeat(padding)}\n`);
+}
+
+/**
+ * Writes the new module over the old one without truncating it first. Vite reads a changed file
+ * as soon as its watcher fires; a plain write empties the file for a moment, and a read in that
+ * moment hot-updates the page with an empty module.
+ */
+function overwriteInPlace(file: string, content: Buffer): void {
+  const fd = openSync(file, 'r+');
+  try {
+    writeSync(fd, content, 0, content.length, 0);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** Waits for Vite's `Local: http://127.0.0.1:PORT/` line. */
