@@ -130,7 +130,7 @@ describe('outpost serve, the built CLI', () => {
     try {
       const result = await runCli(['serve'], { cwd: dir.dir, env: dir.env });
       assert.equal(result.code, 2);
-      assert.match(result.stderr, /OUTPOST_PORT: port: "not-a-port": is not a port/);
+      assert.match(result.stderr, /OUTPOST_PORT: "not-a-port": is not a port/);
     } finally {
       dir.cleanup();
     }

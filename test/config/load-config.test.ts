@@ -71,6 +71,21 @@ describe('loadConfig', () => {
     assert.match(refused.message, /client_header_timeout: 0: .*a timeout in ms/);
   });
 
+  it('names the file as the culprit only when every problem is in it', async () => {
+    const cwd = withFile('port: 99999\n');
+    const fileOnly = await problemsOf(loadConfig({ cwd, env: {} }));
+    assert.match(fileOnly.message, /^outpost\.yaml has 1 problem:/);
+    const mixed = await problemsOf(loadConfig({ cwd, env: {}, flags: { https_port: 70000 } }));
+    assert.match(mixed.message, /^the configuration has 2 problems:/);
+    assert.match(mixed.message, /--https-port: 70000: /);
+    assert.match(mixed.message, /outpost\.yaml:1: port: 99999: /);
+    const oidc = await problemsOf(
+      loadConfig({ cwd: withFile(''), env: { OUTPOST_OIDC_ISSUER: 'not a url' } }),
+    );
+    assert.match(oidc.message, /OUTPOST_OIDC_ISSUER: "not a url": /);
+    assert.match(oidc.message, /OUTPOST_OIDC_ISSUER: oidc\.client_id: is missing/);
+  });
+
   it("accepts authentik's timedelta form and pasted API keys", async () => {
     const cwd = withFile(
       'access_token_validity: "hours=1;minutes=30"\npk: 4\nauthorization_flow: abc\n',

@@ -338,9 +338,11 @@ function secretSafe(key: string, value: unknown): unknown {
 
 function invalidConfig(file: string | null, problems: Problems): OutpostError {
   const count = problems.list.length;
+  // the file is named only when it holds every problem; a flag or variable may hold some
+  const allInFile = file !== null && problems.list.every((text) => text.startsWith(`${file}:`));
   return new OutpostError(
     'CONFIG_INVALID',
-    `${file ?? 'the configuration'} has ${count} problem${count === 1 ? '' : 's'}:\n  ${problems.list.join('\n  ')}`,
+    `${allInFile ? file : 'the configuration'} has ${count} problem${count === 1 ? '' : 's'}:\n  ${problems.list.join('\n  ')}`,
     { hint: 'fix the values above and run the command again', problems: problems.list },
   );
 }

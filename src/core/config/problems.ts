@@ -9,7 +9,8 @@ export class Problems {
 
   add(origin: ValueOrigin, key: string, value: unknown, message: string): void {
     const shown = value === undefined ? '' : ` ${describeValue(value)}:`;
-    this.list.push(`${describeOrigin(origin)}: ${key}:${shown} ${message}`);
+    const named = origin.via && spellsKey(origin.via, key) ? '' : ` ${key}:`;
+    this.list.push(`${describeOrigin(origin)}:${named}${shown} ${message}`);
   }
 
   /** The problems in file order; those from flags and environment first. */
@@ -23,6 +24,15 @@ export class Problems {
   get isEmpty(): boolean {
     return this.list.length === 0;
   }
+}
+
+/** `--https-port` and `OUTPOST_HTTPS_PORT` name `https_port`; saying both would be noise. */
+function spellsKey(via: string, key: string): boolean {
+  const spelled = via
+    .replace(/^(--|OUTPOST_)/, '')
+    .toLowerCase()
+    .replaceAll('-', '_');
+  return spelled === key.replaceAll('.', '_');
 }
 
 export function describeOrigin(origin: ValueOrigin): string {
