@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-
 import * as oidc from 'openid-client';
 
 import type { Identity } from '../identity/identity.js';
 import { OutpostError } from '../errors.js';
+import { AnswerCache, type CachedAnswer } from './answer-cache.js';
 import { completeClaims, identityFromClaims, lacksIdentityClaims, type Claims } from './claims.js';
 import type { OidcClient } from './oidc-client.js';
 import { toOutpostError } from './oidc-errors.js';
@@ -31,17 +30,6 @@ export interface Introspector {
   clear(): void;
 }
 
-interface CacheEntry {
-  until: number;
-  answer: Promise<Answer>;
-}
-
-interface Answer {
-  identity: Identity | null;
-  /** The token's `exp` in seconds, when the provider said. */
-  exp?: number;
-}
-
 /**
  * An {@link Introspector} for tokens sent as `Authorization: Bearer` (RFC 7662 §2). Answers are
  * cached by the token's SHA-256, never past the token's `exp`; concurrent checks of one token
@@ -58,33 +46,20 @@ export function createIntrospector(
       hint: 'bearer tokens cannot be checked; sign in through the browser instead',
     });
   }
-  const ttl = options.ttlMs ?? 30_000;
-  const maxEntries = options.maxEntries ?? 1000;
-  const now = options.now ?? Date.now;
-  const cache = new Map<string, CacheEntry>();
-
-  const introspect = async (token: string): Promise<Identity | null> => {
-    const key = createHash('sha256').update(token).digest('hex');
-    const cached = cache.get(key);
-    if (cached && cached.until > now()) return (await cached.answer).identity;
-
-    const entry: CacheEntry = { until: now() + ttl, answer: check(client, token) };
-    remember(cache, key, entry, maxEntries);
-    try {
-      const answer = await entry.answer;
-      if (answer.exp !== undefined) entry.until = Math.min(entry.until, answer.exp * 1000);
-      return answer.identity;
-    } catch (error) {
-      cache.delete(key);
-      throw error;
-    }
+  const cache = new AnswerCache<Identity | null>(
+    options.ttlMs ?? 30_000,
+    options.maxEntries ?? 1000,
+    options.now,
+  );
+  return {
+    introspect: (token) => cache.answer(token, () => check(client, token)),
+    clear: () => cache.clear(),
   };
-  return { introspect, clear: () => cache.clear() };
 }
 
-async function check(client: OidcClient, token: string): Promise<Answer> {
+async function check(client: OidcClient, token: string): Promise<CachedAnswer<Identity | null>> {
   const answer = await askProvider(client, token);
-  if (answer.active !== true || !issuedToThisClient(client, answer)) return { identity: null };
+  if (answer.active !== true || !issuedToThisClient(client, answer)) return { value: null };
 
   let claims: Claims = { ...answer };
   if (claims.preferred_username === undefined && typeof answer.username === 'string') {
@@ -94,8 +69,8 @@ async function check(client: OidcClient, token: string): Promise<Answer> {
   if (lacksIdentityClaims(claims) && client.configuration.serverMetadata().userinfo_endpoint) {
     claims = completeClaims(claims, await fetchUserClaims(client, token, claims));
   }
-  const identity = identityFromClaims(claims, token);
-  return typeof answer.exp === 'number' ? { identity, exp: answer.exp } : { identity };
+  const value = identityFromClaims(claims, token);
+  return typeof answer.exp === 'number' ? { value, staleAfterMs: answer.exp * 1000 } : { value };
 }
 
 async function askProvider(client: OidcClient, token: string): Promise<oidc.IntrospectionResponse> {
@@ -120,19 +95,4 @@ function issuedToThisClient(client: OidcClient, answer: oidc.IntrospectionRespon
   if (answer.client_id === undefined && answer.aud === undefined) return true;
   const audiences = Array.isArray(answer.aud) ? answer.aud : [answer.aud];
   return answer.client_id === client.clientId || audiences.includes(client.clientId);
-}
-
-function remember(
-  cache: Map<string, CacheEntry>,
-  key: string,
-  entry: CacheEntry,
-  maxEntries: number,
-): void {
-  cache.delete(key);
-  cache.set(key, entry);
-  while (cache.size > maxEntries) {
-    const oldest = cache.keys().next().value;
-    if (oldest === undefined) break;
-    cache.delete(oldest);
-  }
 }
