@@ -50,10 +50,7 @@ export async function startOidcStack(options: OidcStackOptions): Promise<OidcSta
       `external_host: ${external}`,
       `internal_host: ${app.url}`,
       ...(options.yaml ?? []),
-      'oidc:',
-      `  issuer: ${op.issuer}`,
-      `  client_id: ${op.proxyClient.client_id}`,
-      `  client_secret: ${op.proxyClient.client_secret}`,
+      ...op.oidcYaml(),
       '',
     ].join('\n'),
   });

@@ -41,7 +41,25 @@ declare module 'oidc-provider' {
     status: number;
     body: unknown;
     type: string;
-    oidc: { client?: { clientId: string; clientName?: string } };
+    oidc: {
+      client?: OidcClientModel;
+      params?: Record<string, unknown>;
+    };
+  }
+
+  export interface OidcClientModel {
+    clientId: string;
+    clientName?: string;
+  }
+
+  export interface AccessToken {
+    readonly expiration: number;
+    save(): Promise<string>;
+  }
+
+  export interface IdToken {
+    scope: string;
+    issue(options: { use: 'idtoken' }): Promise<string>;
   }
 
   export type Middleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
@@ -65,5 +83,18 @@ declare module 'oidc-provider' {
       new (properties: { accountId: string; clientId: string }): Grant;
       find(id: string): Promise<Grant | undefined>;
     };
+    AccessToken: new (properties: {
+      accountId: string;
+      client: OidcClientModel;
+      grantId: string;
+      scope: string;
+      gty: string;
+    }) => AccessToken;
+    IdToken: new (claims: Record<string, unknown>, options: { ctx: KoaContext }) => IdToken;
+    registerGrantType(
+      name: string,
+      handler: (ctx: KoaContext) => Promise<void>,
+      parameters: string[],
+    ): void;
   }
 }

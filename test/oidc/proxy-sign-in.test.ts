@@ -18,6 +18,12 @@ import {
 import { ALICE, BOB } from './helpers.js';
 
 const CALLBACK = '/outpost.goauthentik.io/callback?X-authentik-auth-callback=true';
+/** bob's app password, for API clients that send Basic credentials. */
+const BOB_APP_PASSWORD = 'bob-app-password-7';
+
+function basic(username: string, password: string): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
 
 interface Stack {
   op: OidcProviderFixture;
@@ -34,7 +40,7 @@ async function startStack(accessTokenTtl = 300): Promise<Stack> {
   const external = `http://127.0.0.1:${port}`;
   const alice = { ...ALICE, ak_proxy: { ...ALICE.ak_proxy, backend_override: aliceApp.url } };
   const op = await startOidcProvider({
-    users: [alice, BOB],
+    users: [alice, { ...BOB, appPassword: BOB_APP_PASSWORD }],
     redirectUris: [`${external}${CALLBACK}`],
     postLogoutRedirectUris: [`${external}/`],
     accessTokenTtl,
@@ -45,15 +51,9 @@ async function startStack(accessTokenTtl = 300): Promise<Stack> {
 
 /** outpost.yaml for the stack's provider, app and external host. */
 function outpostYaml(external: string, app: RecordingUpstream, op: OidcProviderFixture): string {
-  return [
-    `external_host: ${external}`,
-    `internal_host: ${app.url}`,
-    'oidc:',
-    `  issuer: ${op.issuer}`,
-    `  client_id: ${op.proxyClient.client_id}`,
-    `  client_secret: ${op.proxyClient.client_secret}`,
-    '',
-  ].join('\n');
+  return [`external_host: ${external}`, `internal_host: ${app.url}`, ...op.oidcYaml(), ''].join(
+    '\n',
+  );
 }
 
 async function stopStack(stack: Stack): Promise<void> {
@@ -154,6 +154,37 @@ describe('serve with a real OpenID provider', () => {
       headers: { authorization: 'Bearer nope' },
     });
     assert.equal(bad.status, 401);
+  });
+
+  it('exchanges Basic credentials (an app password) for the account, and strips them', async () => {
+    const res = await request(`${stack.external}/api/basic`, {
+      headers: { authorization: basic('bob', BOB_APP_PASSWORD) },
+    });
+    assert.equal(res.status, 200);
+    const got = stack.app.last();
+    assert.equal(got.url, '/api/basic');
+    assert.deepEqual(headerValues(got, 'X-Authentik-Username'), ['bob']);
+    assert.deepEqual(headerValues(got, 'X-Authentik-Uid'), [stack.op.subOf('bob')]);
+    assert.deepEqual(headerValues(got, 'authorization'), []);
+    const token = headerValues(got, 'X-Authentik-Jwt')[0];
+    assert.ok(token, 'the access token the provider issued for the account');
+
+    // clients that can only send Basic put a token in the password of goauthentik.io/token
+    const viaToken = await request(`${stack.external}/api/token`, {
+      headers: { authorization: basic('goauthentik.io/token', token) },
+    });
+    assert.equal(viaToken.status, 200);
+    assert.deepEqual(headerValues(stack.app.last(), 'X-Authentik-Username'), ['bob']);
+
+    const before = stack.outpost.warnings.length;
+    const wrong = await request(`${stack.external}/api/basic`, {
+      headers: { authorization: basic('bob', 'not-the-app-password') },
+    });
+    assert.equal(wrong.status, 401);
+    assert.deepEqual(stack.outpost.warnings.slice(before), [
+      'Basic credentials of "bob" refused: invalid_grant (invalid username or app password)',
+    ]);
+    assert.ok(!stack.outpost.warnings.join('\n').includes(BOB_APP_PASSWORD), 'never logged');
   });
 
   it('signs out every session of the user, revokes, and goes to the end-session endpoint', async () => {

@@ -1,5 +1,7 @@
+import type { Identity } from '../identity/identity.js';
 import { subjectForUrl } from '../paths/request-subject.js';
 import { ENDPOINT_PREFIX } from '../proxy/endpoints.js';
+import { identityFromRequest } from '../proxy/header-credentials.js';
 import type { OutpostContext } from '../proxy/outpost-context.js';
 import type { RequestState } from '../proxy/request-state.js';
 import { safeRedirectTarget } from '../proxy/redirects.js';
@@ -58,7 +60,7 @@ export class ForwardAuth {
     return rest === 'envoy' || rest.startsWith('envoy/') ? 'envoy' : null;
   }
 
-  handle(state: RequestState, kind: ProxyKind): void {
+  async handle(state: RequestState, kind: ProxyKind): Promise<void> {
     const original = this.originalUrl(state, kind);
     if (!original) return sendConfigurationError(state.res, state.cookies);
     if (kind === 'nginx' && this.refuseUnclearable(state)) return;
@@ -68,11 +70,7 @@ export class ForwardAuth {
     }
     const external = this.externalFor(original);
     const identity = state.session?.identity ?? this.context.presetIdentity(external);
-    if (identity) {
-      state.user = identity.preferred_username;
-      const context = this.context.headerContextFor(identity, external);
-      return sendAllowed(state.res, kind, { identity, context }, this.answerOptions(state));
-    }
+    if (identity) return this.allow(state, kind, identity, external);
     const match = this.context.options.paths.match(subject.subject);
     // outpost's own pages must stay reachable when the proxy guards them too (no sign-in loop)
     const rule = match?.rule ?? (isEndpointPath(subject.path) ? ENDPOINT_PREFIX : null);
@@ -81,10 +79,18 @@ export class ForwardAuth {
       state.rule = rule;
       return sendAllowed(state.res, kind, null, this.answerOptions(state));
     }
+    const fromHeader = await identityFromRequest(this.context, state.req);
+    if (fromHeader) return this.allow(state, kind, fromHeader, external);
     const start = `${external}${ENDPOINT_PREFIX}start?rd=${encodeURIComponent(original)}`;
     // nginx turns the 401 into its own redirect and passes none of this answer's cookies on
     if (kind !== 'nginx') state.cookies.push(...this.beginSignIn(state, original, external));
     sendSignIn(state.res, kind, start, state.cookies);
+  }
+
+  private allow(state: RequestState, kind: ProxyKind, identity: Identity, external: string): void {
+    state.user = identity.preferred_username;
+    const context = this.context.headerContextFor(identity, external);
+    sendAllowed(state.res, kind, { identity, context }, this.answerOptions(state));
   }
 
   /**

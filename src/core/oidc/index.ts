@@ -33,6 +33,12 @@ export {
   type IntrospectorOptions,
 } from './introspection.js';
 export {
+  TOKEN_USERNAME,
+  createPasswordExchange,
+  type PasswordExchange,
+  type PasswordExchangeOptions,
+} from './password-grant.js';
+export {
   signInWithDeviceCode,
   type DeviceCodePrompt,
   type DeviceSignInOptions,

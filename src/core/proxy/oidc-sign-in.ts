@@ -93,7 +93,7 @@ export class OidcSignIn {
     const back = `${state.external}/`;
     if (!session) return redirect(state.res, back, [this.cookies.clearSession(state)]);
     this.context.sessions.destroyBySubject(session.identity.sub);
-    this.link.forgetIntrospections();
+    this.link.forgetCredentials();
     let endSession: string | null = null;
     try {
       const client = await this.link.client();

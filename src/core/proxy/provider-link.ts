@@ -3,11 +3,13 @@ import { OutpostError, isOutpostError } from '../errors.js';
 import type { Identity } from '../identity/identity.js';
 import {
   createIntrospector,
+  createPasswordExchange,
   discoverOidcClient,
   isExpiring,
   refreshSignIn,
   type Introspector,
   type OidcClient,
+  type PasswordExchange,
 } from '../oidc/index.js';
 import type { Session, SessionStore } from '../session/session-store.js';
 
@@ -19,7 +21,8 @@ const REFRESH_POLL_MS = 50;
 /**
  * The proxy's connection to a real OpenID provider: discovered on first need (a provider that is
  * down at start does not stop `serve`; sign-in shows an error page until it answers), then kept.
- * Refreshing sessions and introspecting bearer tokens go through here.
+ * Refreshing sessions, introspecting bearer tokens and exchanging Basic credentials go through
+ * here.
  */
 export class ProviderLink {
   private discovered: OidcClient | null = null;
@@ -27,6 +30,7 @@ export class ProviderLink {
   private failedAt = 0;
   private failure: OutpostError | null = null;
   private introspector: Introspector | null = null;
+  private passwords: PasswordExchange | null = null;
   private readonly refreshing = new Map<string, Promise<Session | null>>();
 
   constructor(
@@ -157,8 +161,23 @@ export class ProviderLink {
     return this.introspector.introspect(token);
   }
 
-  forgetIntrospections(): void {
+  /**
+   * The identity of a service account behind `Authorization: Basic` credentials, from the
+   * client-credentials grant (authentik's app passwords), kept for a minute; null when the
+   * provider refuses them, with a log line saying why.
+   */
+  async exchangeBasic(username: string, password: string): Promise<Identity | null> {
+    const client = await this.client();
+    this.passwords ??= createPasswordExchange(client, (user, why) =>
+      this.onWarning(`Basic credentials of ${JSON.stringify(user)} refused: ${why}`),
+    );
+    return this.passwords.exchange(username, password);
+  }
+
+  /** Forgets what bearer tokens and Basic credentials were found to mean (after a sign-out). */
+  forgetCredentials(): void {
     this.introspector?.clear();
+    this.passwords?.clear();
   }
 }
 

@@ -7,6 +7,7 @@ import { pathOf, type AccessEntry } from './access-log.js';
 import { DevSignIn } from './dev-sign-in.js';
 import { ENDPOINT_PREFIX, Endpoints } from './endpoints.js';
 import { applyForwardingHeaders, applyIdentityHeaders, forwardingOf } from './forward-headers.js';
+import { identityFromRequest } from './header-credentials.js';
 import { removeUntrustedHeaders } from './hop-by-hop.js';
 import type { OutpostContext } from './outpost-context.js';
 import { requestOrigin } from './request-origin.js';
@@ -134,11 +135,11 @@ export class RequestHandler {
       state.rule = match.rule;
       return this.forward(state, null, subject.path);
     }
-    const bearer = await this.bearerIdentity(state);
-    if (bearer) {
-      // the token was for outpost; the app gets the identity headers instead
+    const fromHeader = await identityFromRequest(this.context, state.req);
+    if (fromHeader) {
+      // the credentials were for outpost; the app gets the identity headers instead
       delete state.req.headers.authorization;
-      return this.forward(state, bearer, subject.path);
+      return this.forward(state, fromHeader, subject.path);
     }
     this.challenge(state);
   }
@@ -178,21 +179,6 @@ export class RequestHandler {
     }
     if (!state.session) state.cookies.push(this.cookies.clearSession(state));
     return true;
-  }
-
-  /** `Authorization: Bearer` from an API client, checked by introspection at the provider. */
-  private async bearerIdentity(state: RequestState): Promise<Identity | null> {
-    const provider = this.context.provider;
-    const header = state.req.headers.authorization;
-    if (!provider || !this.context.config.intercept_header_auth || !header) return null;
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    if (!token) return null;
-    try {
-      return await provider.introspect(token);
-    } catch (error) {
-      this.context.options.onWarning?.(`bearer token could not be checked: ${String(error)}`);
-      return null;
-    }
   }
 
   /**
