@@ -84,6 +84,7 @@ export class DevSignIn {
       const value = this.context.sessions.create(
         identity,
         this.context.config.access_token_validity,
+        { dev_fingerprint: this.context.devFingerprint(username) ?? '' },
       );
       state.user = identity.preferred_username;
       redirect(state.res, rd, [

@@ -1,11 +1,16 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 import type { OutpostConfig } from '../config/config.js';
 import { findDevUser } from '../identity/dev-users.js';
 import type { Identity } from '../identity/identity.js';
 import type { UnauthenticatedPaths } from '../paths/unauthenticated-paths.js';
 import { sessionCookieName } from '../session/cookies.js';
-import { SessionStore, sessionsDirFor, signInsDirFor } from '../session/session-store.js';
+import {
+  SessionStore,
+  sessionsDirFor,
+  signInsDirFor,
+  type Session,
+} from '../session/session-store.js';
 import { persistentSecret } from '../state/persistent-secret.js';
 import type { AccessEntry } from './access-log.js';
 import type { HeaderContext } from '../headers/identity-headers.js';
@@ -42,10 +47,12 @@ export class OutpostContext extends IdentitySource {
   readonly provider: ProviderLink | null;
   private readonly presetIdentities = new Map<string, Identity>();
   private readonly providerContexts = new Map<string, HeaderContext>();
+  private readonly devFingerprints = new Map<string, string | null>();
 
   constructor(readonly options: OutpostOptions) {
     super(options.config, options.stateDir, options.version);
     const { config, stateDir } = options;
+    if (options.presetUser !== undefined) findDevUser(config.users, options.presetUser);
     this.cookieName = sessionCookieName(config.client_id);
     const sessionKey = createHmac('sha256', persistentSecret(stateDir, 'session-key'))
       .update(config.client_id)
@@ -58,7 +65,6 @@ export class OutpostContext extends IdentitySource {
     this.attempts = SignInAttempts.open(signInsDirFor(stateDir, config.client_id), (message) =>
       options.onWarning?.(message),
     );
-    if (options.presetUser !== undefined) findDevUser(config.users, options.presetUser);
     this.provider = config.oidc
       ? new ProviderLink(config.oidc, (message) => options.onWarning?.(message))
       : null;
@@ -88,6 +94,59 @@ export class OutpostContext extends IdentitySource {
     const identity = this.devIdentity(username, externalOrigin);
     this.presetIdentities.set(externalOrigin, identity);
     return identity;
+  }
+
+  /**
+   * A session as outpost.yaml defines its user now. A dev user's identity is made again when the
+   * user's definition changed since sign-in (serve reloaded the file, or started with an edited
+   * one), so the app sees new groups or attributes at the next request; a dev user no longer
+   * configured is signed out (null). Sessions of a real provider are returned as they are.
+   */
+  currentSession(session: Session, externalOrigin: string): Session | null {
+    if (session.identity.source !== 'dev') return session;
+    const username = session.identity.preferred_username;
+    const fingerprint = this.devFingerprint(username);
+    if (fingerprint === session.dev_fingerprint) return session;
+    if (fingerprint === null) {
+      this.sessions.destroy(session);
+      this.options.onWarning?.(
+        `${JSON.stringify(username)} is no longer a dev user in ${this.config.file ?? 'the configuration'}: that session ended`,
+      );
+      return null;
+    }
+    const identity = this.devIdentity(username, externalOrigin);
+    const current = { ...session, identity, dev_fingerprint: fingerprint };
+    this.sessions.update(current);
+    return current;
+  }
+
+  /**
+   * What a dev user's identity is made from (the user, the groups, the token settings), hashed;
+   * null when no such user is configured.
+   */
+  devFingerprint(username: string): string | null {
+    let fingerprint = this.devFingerprints.get(username);
+    if (fingerprint === undefined) {
+      const user = this.config.users.find((candidate) => candidate.username === username);
+      const config = this.config;
+      fingerprint = user
+        ? createHash('sha256')
+            .update(
+              JSON.stringify([
+                user,
+                config.groups,
+                config.client_id,
+                this.clientSecret,
+                this.installId,
+                config.access_token_validity,
+                config.assigned_application_slug,
+              ]),
+            )
+            .digest('base64url')
+        : null;
+      this.devFingerprints.set(username, fingerprint);
+    }
+    return fingerprint;
   }
 
   cookieIsSecure(externalOrigin: string): boolean {

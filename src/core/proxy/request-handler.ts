@@ -106,7 +106,8 @@ export class RequestHandler {
   private readSession(state: RequestState): Session | null {
     const value = this.cookies.read(state);
     if (value === undefined) return null;
-    const session = this.context.sessions.lookup(value);
+    const found = this.context.sessions.lookup(value);
+    const session = found && this.context.currentSession(found, state.external);
     if (!session) state.cookies.push(this.cookies.clearSession(state));
     return session;
   }

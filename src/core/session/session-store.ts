@@ -29,6 +29,8 @@ export interface Session {
   id_token?: string;
   /** When the access token in `identity` expires (ms); refresh is due after it. */
   access_expires_at?: number;
+  /** A dev user's: which definition of the user in outpost.yaml the identity was made from. */
+  dev_fingerprint?: string;
 }
 
 export interface SessionStoreOptions {
