@@ -22,7 +22,7 @@ export function printServeBanner(options: {
       ? `->  ${app}`
       : `forward auth at /outpost.goauthentik.io/auth/{nginx,traefik,caddy,envoy} (see --print-config)`;
   const lines = [
-    `${color.bold('outpost')} ${config.mode} mode · ${config.name} · config: ${config.file ?? 'none (defaults)'}${config.workers > 1 ? ` · ${config.workers} workers` : ''}`,
+    `${color.bold('outpost')} ${config.mode} mode · ${config.name} · config: ${config.file ? `${config.file} (reloaded on save)` : 'none (defaults)'}${config.workers > 1 ? ` · ${config.workers} workers` : ''}`,
     `  ${color.cyan(friendly(handle.httpUrl))}  ${target}`,
   ];
   if (handle.httpsUrl) {

@@ -10,7 +10,8 @@ export type ListeningUrls = Pick<OutpostHandle, 'httpUrl' | 'httpsUrl' | 'upstre
 type WorkerMessage =
   | ({ type: 'ready' } & ListeningUrls)
   | { type: 'failed'; code: OutpostErrorCode; message: string; hint?: string }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  | { type: 'notice'; message: string };
 
 /** The environment variable that hands the primary's built-in echo app to its workers. */
 export const WORKER_UPSTREAM_ENV = 'OUTPOST_WORKER_ECHO_APP';
@@ -42,8 +43,11 @@ export async function startWorkers(options: {
   count: number;
   env: Record<string, string>;
   onWarning: (message: string) => void;
+  /** What the workers say that is not a warning (the config file was reloaded). */
+  onNotice: (message: string) => void;
 }): Promise<WorkerGroup> {
   const warn = onceIn(REPEAT_WARNING_MS, options.onWarning);
+  const notice = onceIn(REPEAT_WARNING_MS, options.onNotice);
   const workers = new Set<Worker>();
   const listening = new WeakSet<Worker>();
   let stopping = false;
@@ -54,7 +58,11 @@ export async function startWorkers(options: {
   const fork = (): Promise<ListeningUrls> => {
     const worker = cluster.fork(options.env);
     workers.add(worker);
-    const started = untilListening(worker, warn).then((urls) => {
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'warning') warn(message.message);
+      if (message.type === 'notice') notice(message.message);
+    });
+    const started = untilListening(worker).then((urls) => {
       listening.add(worker);
       return urls;
     });
@@ -88,10 +96,9 @@ export async function startWorkers(options: {
 }
 
 /** Resolves with the worker's URLs once it listens; rejects with its error if it cannot. */
-function untilListening(worker: Worker, warn: (message: string) => void): Promise<ListeningUrls> {
+function untilListening(worker: Worker): Promise<ListeningUrls> {
   return new Promise((resolve, reject) => {
     worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'warning') warn(message.message);
       if (message.type === 'ready') resolve(message);
       if (message.type === 'failed') {
         const hint = message.hint === undefined ? {} : { hint: message.hint };
@@ -180,6 +187,9 @@ export const workerChannel = {
   },
   warning(message: string): void {
     send({ type: 'warning', message });
+  },
+  notice(message: string): void {
+    send({ type: 'notice', message });
   },
   /**
    * Resolves when this worker is asked to stop. Call it first thing: a request to stop that comes

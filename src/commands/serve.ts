@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 
 import { OutpostCommand } from '../cli/base-command.js';
 import { formatAccessEntry } from '../cli/access-log-format.js';
+import { watchConfigFile, type ConfigReloadOptions } from '../cli/config-reload.js';
 import { LineBatch } from '../cli/line-batch.js';
 import { colorsFor } from '../cli/output.js';
 import { printServeBanner } from '../cli/serve-banner.js';
@@ -15,7 +16,7 @@ import { MODES, type OutpostConfig } from '../core/config/config.js';
 import { OutpostError } from '../core/errors.js';
 import { loadLoggedInIdentity } from '../core/headers/logged-in-identity.js';
 import type { Identity } from '../core/identity/identity.js';
-import { loadConfig } from '../core/config/load-config.js';
+import { configFilePath, loadConfig } from '../core/config/load-config.js';
 import { PROXY_KINDS, type ProxyKind } from '../core/forward-auth/original-url.js';
 import { renderProxyConfig } from '../core/forward-auth/snippets/proxy-config.js';
 import { startOutpost } from '../core/proxy/outpost-server.js';
@@ -91,29 +92,31 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
   public async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
     const stateDir = this.stateDirFrom(flags['state-dir']);
-    const config = await loadConfig({
-      cwd: process.cwd(),
-      env: process.env,
-      configPath: flags.config,
-      flags: {
-        internal_host: flags.upstream,
-        port: flags.port,
-        https_port: flags['https-port'],
-        host: flags.host,
-        cert: flags.cert,
-        key: flags.key,
-        mode: flags.mode,
-        external_host: flags['external-host'],
-        rewrite_host: flags['rewrite-host'],
-        log_format: flags['log-format'],
-        workers: flags.workers,
-      },
-    });
+    const source = { cwd: process.cwd(), env: process.env, configPath: flags.config };
+    const load = () =>
+      loadConfig({
+        ...source,
+        flags: {
+          internal_host: flags.upstream,
+          port: flags.port,
+          https_port: flags['https-port'],
+          host: flags.host,
+          cert: flags.cert,
+          key: flags.key,
+          mode: flags.mode,
+          external_host: flags['external-host'],
+          rewrite_host: flags['rewrite-host'],
+          log_format: flags['log-format'],
+          workers: flags.workers,
+        },
+      });
+    const config = await load();
     if (flags['print-config']) {
       process.stdout.write(renderProxyConfig(flags['print-config'] as ProxyKind, config));
       return;
     }
-    if (isServeWorker()) return this.runWorker(config, stateDir, flags.user);
+    const reloading = { path: configFilePath(source), load };
+    if (isServeWorker()) return this.runWorker(config, stateDir, flags.user, reloading);
     const preset = await presetOf(flags.user ?? process.env.OUTPOST_USER, config, stateDir);
     // made here once, before any worker starts, so that they all share one certificate
     const tls = await loadTlsMaterial({ stateDir, cert: config.cert, key: config.key });
@@ -127,7 +130,18 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
     });
     printServeBanner({ handle, config, tls, presetUser: preset.name, color: out, warn });
     await warnIfUnreachable(config);
+    const watcher = watchConfigFile({
+      ...reloading,
+      current: config,
+      apply: (next) => handle.reconfigure(next),
+      notice: (message) => {
+        accessLog.flush();
+        process.stdout.write(`${out.green('config:')} ${message}\n`);
+      },
+      warn,
+    });
     await this.waitForSignal(handle);
+    watcher.close();
     accessLog.flush();
   }
 
@@ -144,6 +158,7 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
       count: config.workers,
       env: echo ? { [WORKER_UPSTREAM_ENV]: echo.url } : {},
       onWarning: warn,
+      onNotice: (message) => process.stdout.write(`${out.green('config:')} ${message}\n`),
     }).catch(async (error: unknown) => {
       await echo?.close();
       throw error;
@@ -157,8 +172,16 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
     if (failure) throw failure;
   }
 
-  /** One worker of `--workers N`: serves, and reports to the primary instead of printing. */
-  private async runWorker(config: OutpostConfig, stateDir: string, user: string | undefined) {
+  /**
+   * One worker of `--workers N`: serves, and reports to the primary instead of printing. Each
+   * worker reloads the config file itself; the primary prints what they all say once.
+   */
+  private async runWorker(
+    config: OutpostConfig,
+    stateDir: string,
+    user: string | undefined,
+    reloading: Pick<ConfigReloadOptions, 'path' | 'load'>,
+  ) {
     const stop = workerChannel.stopRequested();
     try {
       const preset = await presetOf(user ?? process.env.OUTPOST_USER, config, stateDir);
@@ -172,7 +195,15 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
         onAccess: (entry) => accessLog.write(formatAccessEntry(entry, config.log_format, out)),
       });
       workerChannel.ready(handle);
+      const watcher = watchConfigFile({
+        ...reloading,
+        current: config,
+        apply: (next) => handle.reconfigure(next),
+        notice: (message) => workerChannel.notice(message),
+        warn: (message) => workerChannel.warning(message),
+      });
       await stop;
+      watcher.close();
       await handle.close();
       accessLog.flush();
     } catch (error) {

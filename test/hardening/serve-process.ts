@@ -9,6 +9,8 @@ export interface ServeProcess {
   url: string;
   pid: number;
   stateDir: string;
+  /** The working directory, where outpost.yaml is. */
+  dir: string;
   output(): string;
   stop(): Promise<number | null>;
 }
@@ -39,6 +41,7 @@ export async function startServeProcess(options: ServeProcessOptions = {}): Prom
     url: `http://127.0.0.1:${port}`,
     pid: serve.child.pid!,
     stateDir,
+    dir: sandbox.dir,
     output: serve.output,
     stop: () =>
       (stopping ??= (async () => {

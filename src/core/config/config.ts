@@ -47,6 +47,8 @@ export type LogFormat = 'pretty' | 'json';
 export interface OutpostConfig {
   /** The config file that was read, or null when there was none. */
   file: string | null;
+  /** SHA-256 of the file's text as read, to tell a later edit from this version. */
+  file_digest?: string;
 
   // the provider, authentik's names
   name: string;

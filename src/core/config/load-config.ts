@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, relative, resolve } from 'node:path';
 
@@ -31,7 +32,7 @@ export interface LoadConfigOptions {
 
 type Scalars = Omit<
   OutpostConfig,
-  'file' | 'users' | 'groups' | 'oidc' | 'warnings' | 'skip_path_regex_lines'
+  'file' | 'file_digest' | 'users' | 'groups' | 'oidc' | 'warnings' | 'skip_path_regex_lines'
 >;
 
 /** Every scalar key, its type and its default. Order is the order of `outpost init`'s file. */
@@ -107,7 +108,7 @@ const OIDC_KEYS = ['issuer', 'client_id', 'client_secret', 'scopes'] as const;
  * throwing one CONFIG_INVALID error that lists every problem with its file, line, key and value.
  */
 export async function loadConfig(options: LoadConfigOptions): Promise<OutpostConfig> {
-  const { file, source } = await readConfigFile(options);
+  const { file, source, digest } = await readConfigFile(options);
   const problems = new Problems();
   const warnings: string[] = [];
   const fileValues = file && source ? topLevelMap(source, file, problems) : {};
@@ -123,6 +124,7 @@ export async function loadConfig(options: LoadConfigOptions): Promise<OutpostCon
 
   if (!problems.isEmpty) throw invalidConfig(file, problems.sortedByLine());
   const config: OutpostConfig = { file, ...scalars, oidc, users, groups, warnings };
+  if (digest) config.file_digest = digest;
   // with a real provider, the proxy is that client: its id names the cookie, as in authentik
   if (oidc && !clientIdGiven(fileValues, options)) config.client_id = oidc.client_id;
   const rulesFromFile =
@@ -140,11 +142,23 @@ function clientIdGiven(fileValues: Record<string, unknown>, options: LoadConfigO
   );
 }
 
+/** How a config file's text is told apart from another version of it. */
+export function digestOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The config file loadConfig reads: `--config`, else `OUTPOST_CONFIG`, else `outpost.yaml`. */
+export function configFilePath(
+  options: Pick<LoadConfigOptions, 'cwd' | 'env' | 'configPath'>,
+): string {
+  return resolve(options.cwd, options.configPath ?? options.env.OUTPOST_CONFIG ?? 'outpost.yaml');
+}
+
 async function readConfigFile(
   options: LoadConfigOptions,
-): Promise<{ file: string | null; source: YamlSource | null }> {
+): Promise<{ file: string | null; source: YamlSource | null; digest?: string }> {
   const explicit = options.configPath ?? options.env.OUTPOST_CONFIG;
-  const path = resolve(options.cwd, explicit ?? 'outpost.yaml');
+  const path = configFilePath(options);
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -155,7 +169,7 @@ async function readConfigFile(
     throw unreadable(path, explicit !== undefined, cause);
   }
   const shown = isAbsolute(explicit ?? '') ? path : relative(options.cwd, path) || path;
-  return { file: shown, source: parseYamlSource(text) };
+  return { file: shown, source: parseYamlSource(text), digest: digestOf(text) };
 }
 
 function unreadable(path: string, explicit: boolean, cause: unknown): OutpostError {

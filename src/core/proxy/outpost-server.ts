@@ -1,6 +1,12 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 import type { OutpostConfig } from '../config/config.js';
 import type { EchoAppHandle } from '../echo/echo-app.js';
@@ -33,41 +39,46 @@ export interface OutpostHandle {
   httpsUrl: string | null;
   /** The app requests go to: the configured upstream or the built-in echo app. */
   upstreamUrl: string;
-  context: OutpostContext;
+  /** The context new requests get; a reconfigure() replaces it. */
+  readonly context: OutpostContext;
+  /**
+   * Serves new requests with `config` (an edited outpost.yaml) on the same listeners; requests
+   * in flight finish with the old one. Sessions stay where the client id keeps them.
+   *
+   * @throws OutpostError when `config` cannot be served (a rule that does not compile, a
+   * `--user` no longer configured); the old configuration then stays in force.
+   */
+  reconfigure(config: OutpostConfig): Promise<Reconfigured>;
   close(): Promise<void>;
 }
+
+/** What a reconfigure() did. */
+export interface Reconfigured {
+  /** Settings that changed but only take effect when serve starts again (ports, TLS, ...). */
+  needRestart: string[];
+}
+
+/** Settings fixed while serve runs: the listeners, the process model, the access log's form. */
+export const RESTART_KEYS = [
+  'host',
+  'port',
+  'https_port',
+  'cert',
+  'key',
+  'client_header_timeout',
+  'workers',
+  'log_format',
+] as const satisfies readonly (keyof OutpostConfig)[];
 
 /**
  * Starts the proxy (SPEC section 9): rules are compiled and everything is checked before
  * anything listens; then HTTP and HTTPS listeners share one request handler.
  */
 export async function startOutpost(options: StartOutpostOptions): Promise<OutpostHandle> {
-  const { config } = options;
-  const where = { file: config.file, fileLines: config.skip_path_regex_lines ?? [] };
-  const { paths, warnings } = compileUnauthenticatedPaths(config.skip_path_regex, {
-    mode: config.mode,
-    ...where,
-  });
-  for (const warning of warnings) {
-    const at = warning.line === null ? 'skip_path_regex' : describeRuleLine(warning.line, where);
-    const rule = warning.rule === null ? '' : ` ${JSON.stringify(warning.rule)}`;
-    options.onWarning?.(`${at}:${rule} ${warning.message}`);
-  }
-  // the echo app (and its WebSocket library) is loaded only when it is the upstream
-  const echo =
-    config.internal_host || options.builtInUpstream
-      ? null
-      : await import('../echo/echo-app.js').then(({ startEchoApp }) => startEchoApp());
-  const upstreamUrl = new URL(config.internal_host ?? options.builtInUpstream ?? echo!.url);
-  const context = new OutpostContext({ ...options, paths, upstream: upstreamUrl });
-  const upstream = new Upstream({
-    verifyTls: config.internal_host_ssl_validation,
-    timeout: config.upstream_timeout,
-  });
-  const handler = new RequestHandler(context, upstream);
-  context.provider?.warmUp();
-
+  const running = new RunningOutpost(options);
+  const first = await running.prepare(options.config);
   const servers: Server[] = [];
+  const { config } = options;
   try {
     servers.push(
       await listen(
@@ -87,23 +98,142 @@ export async function startOutpost(options: StartOutpostOptions): Promise<Outpos
     }
   } catch (error) {
     await Promise.all(servers.map((server) => closeServer(server, 0)));
-    upstream.close();
-    await echo?.close();
+    await running.close();
     throw error;
   }
+  running.serve(first);
   for (const server of servers) {
-    server.on('request', handler.onRequest);
-    server.on('upgrade', handler.onUpgrade);
+    server.on('request', running.onRequest);
+    server.on('upgrade', running.onUpgrade);
   }
-  return handleOf(
-    servers,
-    handler,
-    upstream,
-    echo,
-    context,
-    upstreamUrl,
-    options.gracePeriod ?? 5000,
-  );
+  const urls = servers.map((server, index) => urlOf(server, index === 0 ? 'http' : 'https'));
+  const gracePeriod = options.gracePeriod ?? 5000;
+  let closing: Promise<void> | undefined;
+  return {
+    httpUrl: urls[0]!,
+    httpsUrl: urls[1] ?? null,
+    get upstreamUrl() {
+      return running.current.context.options.upstream.origin;
+    },
+    get context() {
+      return running.current.context;
+    },
+    reconfigure: (next) => running.reconfigure(next),
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all(servers.map((server) => closeServer(server, gracePeriod)));
+        await running.close();
+      })()),
+  };
+}
+
+/** One configuration being served: its context and the handler built on it. */
+interface Generation {
+  config: OutpostConfig;
+  context: OutpostContext;
+  handler: RequestHandler;
+}
+
+/**
+ * What the listeners serve: the current generation, replaced whole when the configuration is
+ * reloaded, plus what generations share (the upstream connection pools, the built-in echo app).
+ */
+class RunningOutpost {
+  current!: Generation;
+  private readonly retired: Generation[] = [];
+  private readonly upstreams: Upstream[] = [];
+  private echo: EchoAppHandle | null = null;
+
+  constructor(private readonly options: StartOutpostOptions) {}
+
+  readonly onRequest = (req: IncomingMessage, res: ServerResponse): void =>
+    this.current.handler.onRequest(req, res);
+
+  readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void =>
+    this.current.handler.onUpgrade(req, socket, head);
+
+  /**
+   * Compiles the rules and builds everything `config` needs before anything is served with it.
+   * The provider is not contacted until the generation is served.
+   */
+  async prepare(config: OutpostConfig): Promise<Generation> {
+    const where = { file: config.file, fileLines: config.skip_path_regex_lines ?? [] };
+    const { paths, warnings } = compileUnauthenticatedPaths(config.skip_path_regex, {
+      mode: config.mode,
+      ...where,
+    });
+    for (const warning of warnings) {
+      const at = warning.line === null ? 'skip_path_regex' : describeRuleLine(warning.line, where);
+      const rule = warning.rule === null ? '' : ` ${JSON.stringify(warning.rule)}`;
+      this.options.onWarning?.(`${at}:${rule} ${warning.message}`);
+    }
+    const upstreamUrl = new URL(
+      config.internal_host ?? this.options.builtInUpstream ?? (await this.echoUrl()),
+    );
+    const context = new OutpostContext({ ...this.options, config, paths, upstream: upstreamUrl });
+    return { config, context, handler: new RequestHandler(context, this.upstreamFor(config)) };
+  }
+
+  serve(generation: Generation): void {
+    if (this.current) this.retire(this.current);
+    this.current = generation;
+    generation.context.provider?.warmUp();
+  }
+
+  async reconfigure(config: OutpostConfig): Promise<Reconfigured> {
+    const before = this.current.config;
+    const needRestart = RESTART_KEYS.filter(
+      (key) => JSON.stringify(before[key]) !== JSON.stringify(config[key]),
+    );
+    // the listeners keep their settings, so the configuration served must say what they use
+    const kept = { ...config };
+    for (const key of needRestart) Object.assign(kept, { [key]: before[key] });
+    this.serve(await this.prepare(kept));
+    return { needRestart };
+  }
+
+  async close(): Promise<void> {
+    for (const generation of [...this.retired, this.current].filter(Boolean)) {
+      generation.handler.closeUpgrades();
+      generation.context.sessions.close();
+    }
+    for (const upstream of this.upstreams) upstream.close();
+    await this.echo?.close();
+  }
+
+  /** The built-in echo app, started the first time a configuration names no app. */
+  private async echoUrl(): Promise<string> {
+    // the echo app (and its WebSocket library) is loaded only when it is the upstream
+    if (!this.echo) {
+      const { startEchoApp } = await import('../echo/echo-app.js');
+      this.echo = await startEchoApp();
+    }
+    return this.echo.url;
+  }
+
+  /** A pool per TLS and timeout setting, shared across reloads that keep them. */
+  private upstreamFor(config: OutpostConfig): Upstream {
+    const wanted = {
+      verifyTls: config.internal_host_ssl_validation,
+      timeout: config.upstream_timeout,
+    };
+    const same = this.upstreams.find(
+      (upstream) =>
+        upstream.options.verifyTls === wanted.verifyTls &&
+        upstream.options.timeout === wanted.timeout,
+    );
+    if (same) return same;
+    const upstream = new Upstream(wanted);
+    this.upstreams.push(upstream);
+    return upstream;
+  }
+
+  /** An old generation stops watching sessions; its WebSockets live on until they end. */
+  private retire(generation: Generation): void {
+    generation.context.sessions.close();
+    this.retired.push(generation);
+    if (this.retired.length > 20) this.retired.shift();
+  }
 }
 
 /**
@@ -150,33 +280,6 @@ function listenError(error: unknown, host: string, port: number, flag: string): 
     hint: `choose another address with --host or another port with ${flag}`,
     cause: error,
   });
-}
-
-function handleOf(
-  servers: Server[],
-  handler: RequestHandler,
-  upstream: Upstream,
-  echo: EchoAppHandle | null,
-  context: OutpostContext,
-  upstreamUrl: URL,
-  gracePeriod: number,
-): OutpostHandle {
-  const urls = servers.map((server, index) => urlOf(server, index === 0 ? 'http' : 'https'));
-  let closing: Promise<void> | undefined;
-  return {
-    httpUrl: urls[0]!,
-    httpsUrl: urls[1] ?? null,
-    upstreamUrl: upstreamUrl.origin,
-    context,
-    close: () =>
-      (closing ??= (async () => {
-        await Promise.all(servers.map((server) => closeServer(server, gracePeriod)));
-        handler.closeUpgrades();
-        context.sessions.close();
-        upstream.close();
-        await echo?.close();
-      })()),
-  };
 }
 
 function urlOf(server: Server, scheme: 'http' | 'https'): string {

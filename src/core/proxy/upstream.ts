@@ -63,7 +63,7 @@ export class Upstream {
   private readonly httpAgent = new HttpAgent({ keepAlive: true, maxFreeSockets: 64 });
   private readonly httpsAgent: HttpsAgent;
 
-  constructor(private readonly options: UpstreamOptions) {
+  constructor(readonly options: UpstreamOptions) {
     this.httpsAgent = new HttpsAgent({
       keepAlive: true,
       maxFreeSockets: 64,
