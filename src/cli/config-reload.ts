@@ -34,73 +34,97 @@ export interface ConfigReloadOptions {
  * new listeners (ports, TLS, workers) are named as needing a restart.
  */
 export function watchConfigFile(options: ConfigReloadOptions): { close(): void } {
-  const name = basename(options.path);
-  let current = options.current;
-  // the version serve runs with; an edit made while serve was starting is picked up below
-  let lastText: string | null = options.current.file_digest ?? null;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
+  const watcher = new ConfigFileWatcher(options);
+  watcher.start();
+  return { close: () => watcher.close() };
+}
 
-  const reload = async () => {
-    const text = await readText(options.path);
-    if (text === lastText) return;
-    const shown = current.file ?? name;
-    if (text === null) {
-      lastText = null;
-      if (current.file) {
-        options.warn(`${shown} was removed: still serving with the configuration it had`);
-      }
+class ConfigFileWatcher {
+  private readonly name: string;
+  private current: OutpostConfig;
+  /** Digest of the version last read; starts as the one serve was started with. */
+  private lastDigest: string | null;
+  private timer: NodeJS.Timeout | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private watcher: FSWatcher | null = null;
+
+  constructor(private readonly options: ConfigReloadOptions) {
+    this.name = basename(options.path);
+    this.current = options.current;
+    this.lastDigest = options.current.file_digest ?? null;
+  }
+
+  start(): void {
+    try {
+      this.watcher = watch(dirname(this.options.path), { persistent: false }, (_event, name) => {
+        if (name === null || name === this.name) this.schedule();
+      });
+      this.watcher.on('error', () => this.close());
+    } catch (error) {
+      this.options.warn(
+        `cannot watch ${this.options.path} for changes (${describe(error)}): restart serve after editing it`,
+      );
       return;
     }
-    lastText = text;
+    // an edit saved while serve was starting has no event of its own
+    this.enqueue();
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.watcher?.close();
+    this.watcher = null;
+  }
+
+  /** Editors save in steps (write, rename); the file is read once it has settled. */
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.enqueue(), this.options.settleMs ?? 150);
+  }
+
+  private enqueue(): void {
+    this.queue = this.queue.then(() =>
+      this.reload().catch((error: unknown) =>
+        this.options.warn(
+          `cannot read ${this.options.path} (${describe(error)}): still serving as before`,
+        ),
+      ),
+    );
+  }
+
+  private async reload(): Promise<void> {
+    const digest = await digestOfFile(this.options.path);
+    if (digest === this.lastDigest) return;
+    this.lastDigest = digest;
+    if (digest === null) {
+      const file = this.current.file;
+      if (file)
+        this.options.warn(`${file} was removed: still serving with the configuration it had`);
+      return;
+    }
     let next: OutpostConfig;
     let outcome: Reconfigured;
     try {
-      next = await options.load();
-      outcome = await options.apply(next);
+      next = await this.options.load();
+      outcome = await this.options.apply(next);
     } catch (error) {
-      options.warn(`${describeRefusal(error)}\nstill serving with the previous configuration`);
+      this.options.warn(`${describeRefusal(error)}\nstill serving with the previous configuration`);
       return;
     }
-    const changed = changedSettings(current, next);
-    current = next;
-    options.notice(
-      `${next.file ?? shown} reloaded: ${changed.length > 0 ? `${changed.join(', ')} changed` : 'no setting changed'}`,
-    );
-    for (const warning of next.warnings) options.warn(warning);
+    this.report(next, outcome);
+    this.current = next;
+  }
+
+  private report(next: OutpostConfig, outcome: Reconfigured): void {
+    const changed = changedSettings(this.current, next);
+    const what = changed.length > 0 ? `${changed.join(', ')} changed` : 'no setting changed';
+    this.options.notice(`${next.file ?? this.name} reloaded: ${what}`);
+    for (const warning of next.warnings) this.options.warn(warning);
     if (outcome.needRestart.length > 0) {
       const keys = outcome.needRestart.join(', ');
-      options.warn(`${keys} changed: restart serve to use the new value`);
+      this.options.warn(`${keys} changed: restart serve to use the new value`);
     }
-  };
-
-  const guarded = () =>
-    reload().catch((error: unknown) =>
-      options.warn(`cannot read ${options.path} (${describe(error)}): still serving as before`),
-    );
-
-  let watcher: FSWatcher | null = null;
-  try {
-    watcher = watch(dirname(options.path), { persistent: false }, (_event, changed) => {
-      if (changed !== null && changed !== name) return;
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        running = running.then(guarded);
-      }, options.settleMs ?? 150);
-    });
-    watcher.on('error', () => watcher?.close());
-    running = running.then(guarded);
-  } catch (error) {
-    options.warn(
-      `cannot watch ${options.path} for changes (${describe(error)}): restart serve after editing it`,
-    );
   }
-  return {
-    close: () => {
-      clearTimeout(timer);
-      watcher?.close();
-    },
-  };
 }
 
 /** The top-level settings whose values differ, in the configuration's own order. */
@@ -114,7 +138,7 @@ export function changedSettings(before: OutpostConfig, after: OutpostConfig): st
   );
 }
 
-async function readText(path: string): Promise<string | null> {
+async function digestOfFile(path: string): Promise<string | null> {
   try {
     return digestOf(await readFile(path, 'utf8'));
   } catch (error) {

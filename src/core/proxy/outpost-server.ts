@@ -98,6 +98,7 @@ export async function startOutpost(options: StartOutpostOptions): Promise<Outpos
     }
   } catch (error) {
     await Promise.all(servers.map((server) => closeServer(server, 0)));
+    first.context.sessions.close();
     await running.close();
     throw error;
   }
@@ -140,8 +141,9 @@ interface Generation {
  */
 class RunningOutpost {
   current!: Generation;
-  private readonly retired: Generation[] = [];
   private readonly upstreams: Upstream[] = [];
+  /** Open WebSocket connections, which the HTTP server's close() does not wait for or end. */
+  private readonly upgraded = new Set<Duplex>();
   private echo: EchoAppHandle | null = null;
 
   constructor(private readonly options: StartOutpostOptions) {}
@@ -149,8 +151,11 @@ class RunningOutpost {
   readonly onRequest = (req: IncomingMessage, res: ServerResponse): void =>
     this.current.handler.onRequest(req, res);
 
-  readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void =>
+  readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
     this.current.handler.onUpgrade(req, socket, head);
+  };
 
   /**
    * Compiles the rules and builds everything `config` needs before anything is served with it.
@@ -175,7 +180,8 @@ class RunningOutpost {
   }
 
   serve(generation: Generation): void {
-    if (this.current) this.retire(this.current);
+    // requests in flight finish with the old generation; its sessions stop following the disk
+    this.current?.context.sessions.close();
     this.current = generation;
     generation.context.provider?.warmUp();
   }
@@ -192,11 +198,11 @@ class RunningOutpost {
     return { needRestart };
   }
 
+  /** Ends what outlives the listeners: WebSockets, session watching, pools, the echo app. */
   async close(): Promise<void> {
-    for (const generation of [...this.retired, this.current].filter(Boolean)) {
-      generation.handler.closeUpgrades();
-      generation.context.sessions.close();
-    }
+    for (const socket of this.upgraded) socket.destroy();
+    this.upgraded.clear();
+    this.current?.context.sessions.close();
     for (const upstream of this.upstreams) upstream.close();
     await this.echo?.close();
   }
@@ -226,13 +232,6 @@ class RunningOutpost {
     const upstream = new Upstream(wanted);
     this.upstreams.push(upstream);
     return upstream;
-  }
-
-  /** An old generation stops watching sessions; its WebSockets live on until they end. */
-  private retire(generation: Generation): void {
-    generation.context.sessions.close();
-    this.retired.push(generation);
-    if (this.retired.length > 20) this.retired.shift();
   }
 }
 

@@ -49,20 +49,10 @@ export class RequestHandler {
     Promise.resolve(this.route(state)).catch((error: unknown) => this.fail(state, error));
   };
 
-  /** Open WebSocket connections, which the HTTP server's close() does not wait for or end. */
-  private readonly upgraded = new Set<Duplex>();
   private advisedHttps = false;
-
-  /** Ends every WebSocket connection still open (at shutdown). */
-  closeUpgrades(): void {
-    for (const socket of this.upgraded) socket.destroy();
-    this.upgraded.clear();
-  }
 
   readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    this.upgraded.add(socket);
-    socket.once('close', () => this.upgraded.delete(socket));
     const state = this.begin(req, null);
     if (!state || state.path.startsWith(ENDPOINT_PREFIX)) return refuseUpgrade(socket, 400);
     if (this.forwardAuth) return refuseUpgrade(socket, 404);
