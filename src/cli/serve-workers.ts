@@ -19,6 +19,8 @@ export const WORKER_UPSTREAM_ENV = 'OUTPOST_WORKER_ECHO_APP';
 const RESTARTS_PER_MINUTE = 5;
 const STOP_TIMEOUT_MS = 10_000;
 const REPEAT_WARNING_MS = 10_000;
+/** Workers reload a saved config within moments of each other; a later save is news again. */
+const REPEAT_NOTICE_MS = 2_000;
 
 /** The running workers of one `serve --workers N`, supervised by this (primary) process. */
 export interface WorkerGroup {
@@ -47,7 +49,7 @@ export async function startWorkers(options: {
   onNotice: (message: string) => void;
 }): Promise<WorkerGroup> {
   const warn = onceIn(REPEAT_WARNING_MS, options.onWarning);
-  const notice = onceIn(REPEAT_WARNING_MS, options.onNotice);
+  const notice = onceIn(REPEAT_NOTICE_MS, options.onNotice);
   const workers = new Set<Worker>();
   const listening = new WeakSet<Worker>();
   let stopping = false;
