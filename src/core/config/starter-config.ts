@@ -93,7 +93,8 @@ function scalar(value: string): string {
 export function renderStarterConfig(options: { name: string; upstream: string }): string {
   const slug = slugOf(options.name);
   return `# outpost.yaml: authentik's proxy outpost on your laptop, for ${options.name}.
-# \`outpost serve\` reads it, and so do \`outpost test-path\` and \`outpost headers\`.
+# \`outpost serve\` reads it, and so do \`outpost test-path\` and \`outpost headers\`; a running
+# \`outpost serve\` picks up every save.
 # Provider keys have the names authentik's API uses for a proxy provider, so values can be
 # pasted from your authentik instance.
 
