@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { isolatedEnv, runCli, startCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { request } from '../helpers/http-client.js';
+import { until } from '../helpers/until.js';
 
 describe('outpost serve, the built CLI', () => {
   const sandbox = isolatedEnv();
@@ -36,7 +37,9 @@ describe('outpost serve, the built CLI', () => {
       assert.equal(headers['X-Authentik-Name'], 'authentik Default Admin');
       assert.equal(headers['X-Authentik-Email'], 'root@localhost');
       assert.equal(headers['X-Authentik-Groups'], 'authentik Admins');
-      await waitFor(() => /GET \/hello 200 akadmin/.test(serve.output()));
+      await until('the access log line', () =>
+        /GET \/hello 200 akadmin/.test(serve.output()) ? true : undefined,
+      );
       assert.doesNotMatch(
         serve.output(),
         new RegExp(cookie.split('=')[1]!),
@@ -143,11 +146,3 @@ describe('outpost serve, the built CLI', () => {
     assert.match(result.stdout, /--upstream/);
   });
 });
-
-async function waitFor(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

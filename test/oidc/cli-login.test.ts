@@ -13,6 +13,7 @@ import {
   type BrowserResponse,
   type OidcProviderFixture,
 } from '../fixtures/oidc-provider.js';
+import { until } from '../helpers/until.js';
 import { ALICE, aliceIdentity } from './helpers.js';
 
 const LOGIN = { username: 'alice', password: 'wonderland' };
@@ -47,7 +48,7 @@ describe('CLI login through the browser, with a loopback redirect', () => {
     assert.match(params.get('redirect_uri') ?? '', /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
     assert.equal(params.get('code_challenge_method'), 'S256');
     assert.deepEqual(result.identity, aliceIdentity(op.subOf('alice'), result.tokens.access_token));
-    await waitFor(() => finalPage !== undefined);
+    await until('the browser to see the final page', () => finalPage);
     assert.equal(finalPage?.status, 200);
     assert.match(finalPage?.body ?? '', /Signed in/);
   });
@@ -86,7 +87,7 @@ describe('CLI login through the browser, with a loopback redirect', () => {
     assert.equal(error.code, 'PROVIDER_ERROR');
     assert.ok(error instanceof OidcProtocolError);
     assert.equal(error.error, 'access_denied');
-    await waitFor(() => finalPage !== undefined);
+    await until('the browser to see the final page', () => finalPage);
     assert.equal(finalPage?.status, 400);
     assert.match(finalPage?.body ?? '', /access_denied/);
   });
@@ -123,13 +124,6 @@ describe('CLI login through the browser, with a loopback redirect', () => {
     }
   });
 });
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let tries = 0; tries < 100 && !condition(); tries += 1) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  assert.ok(condition(), 'gave up waiting');
-}
 
 async function rejection(promise: Promise<unknown>): Promise<OutpostError> {
   const error = await promise.then(
