@@ -76,37 +76,33 @@ export const RESTART_KEYS = [
  */
 export async function startOutpost(options: StartOutpostOptions): Promise<OutpostHandle> {
   const running = new RunningOutpost(options);
-  const first = await running.prepare(options.config);
-  const servers: Server[] = [];
+  running.current = await running.prepare(options.config);
   const { config } = options;
+  // each server answers from its first connection: a worker of --workers gets connections as
+  // soon as its HTTP port listens, while its HTTPS port may still be binding
+  const serving = (server: Server) =>
+    server.on('request', running.onRequest).on('upgrade', running.onUpgrade);
+  const servers: Server[] = [];
   try {
-    servers.push(
-      await listen(
-        createHttpServer(serverOptions(config.client_header_timeout)),
-        config.host,
-        config.port,
-        '--port',
-      ),
-    );
+    const http = serving(createHttpServer(serverOptions(config.client_header_timeout)));
+    servers.push(await listen(http, config.host, config.port, '--port'));
     if (options.tls) {
-      const https = createHttpsServer({
-        ...serverOptions(config.client_header_timeout),
-        cert: options.tls.cert,
-        key: options.tls.key,
-      });
+      const https = serving(
+        createHttpsServer({
+          ...serverOptions(config.client_header_timeout),
+          cert: options.tls.cert,
+          key: options.tls.key,
+        }),
+      );
       servers.push(await listen(https, config.host, config.https_port, '--https-port'));
     }
   } catch (error) {
     await Promise.all(servers.map((server) => closeServer(server, 0)));
-    first.context.sessions.close();
     await running.close();
     throw error;
   }
-  running.serve(first);
-  for (const server of servers) {
-    server.on('request', running.onRequest);
-    server.on('upgrade', running.onUpgrade);
-  }
+  // the provider is asked only once outpost listens: a port in use stops it before that
+  running.current.context.provider?.warmUp();
   const urls = servers.map((server, index) => urlOf(server, index === 0 ? 'http' : 'https'));
   const gracePeriod = options.gracePeriod ?? 5000;
   let closing: Promise<void> | undefined;
