@@ -15,12 +15,14 @@ export interface ConfigReloadOptions {
   path: string;
   /** The configuration serve runs with now. */
   current: OutpostConfig;
-  /** Loads the configuration again, with the same flags and environment as at start. */
-  load: () => Promise<OutpostConfig>;
+  /** Loads the file's new text with the same flags and environment as at start. */
+  load: (text: string) => Promise<OutpostConfig>;
   /** Serves the loaded configuration. */
   apply: (config: OutpostConfig) => Promise<Reconfigured>;
   /** Says that the file was reloaded and what changed. */
   notice: (message: string) => void;
+  /** Told the text of each version that is now served. */
+  onApplied?: (text: string) => void;
   /** Says why the file could not be used, or what needs a restart. */
   warn: (message: string) => void;
   /** How long the file must stay unchanged before it is read (editors write in steps). */
@@ -93,10 +95,11 @@ class ConfigFileWatcher {
   }
 
   private async reload(): Promise<void> {
-    const digest = await digestOfFile(this.options.path);
+    const text = await textOfFile(this.options.path);
+    const digest = text === null ? null : digestOf(text);
     if (digest === this.lastDigest) return;
     this.lastDigest = digest;
-    if (digest === null) {
+    if (text === null) {
       const file = this.current.file;
       if (file)
         this.options.warn(`${file} was removed: still serving with the configuration it had`);
@@ -105,7 +108,7 @@ class ConfigFileWatcher {
     let next: OutpostConfig;
     let outcome: Reconfigured;
     try {
-      next = await this.options.load();
+      next = await this.options.load(text);
       outcome = await this.options.apply(next);
     } catch (error) {
       this.options.warn(`${describeRefusal(error)}\nstill serving with the previous configuration`);
@@ -113,6 +116,7 @@ class ConfigFileWatcher {
     }
     this.report(next, outcome);
     this.current = next;
+    this.options.onApplied?.(text);
   }
 
   private report(next: OutpostConfig, outcome: Reconfigured): void {
@@ -138,9 +142,9 @@ export function changedSettings(before: OutpostConfig, after: OutpostConfig): st
   );
 }
 
-async function digestOfFile(path: string): Promise<string | null> {
+async function textOfFile(path: string): Promise<string | null> {
   try {
-    return digestOf(await readFile(path, 'utf8'));
+    return await readFile(path, 'utf8');
   } catch (error) {
     if (systemErrorCode(error) === 'ENOENT') return null;
     throw error;

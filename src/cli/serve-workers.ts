@@ -11,10 +11,27 @@ type WorkerMessage =
   | ({ type: 'ready' } & ListeningUrls)
   | { type: 'failed'; code: OutpostErrorCode; message: string; hint?: string }
   | { type: 'warning'; message: string }
-  | { type: 'notice'; message: string };
+  | { type: 'notice'; message: string }
+  | { type: 'applied'; text: string };
 
 /** The environment variable that hands the primary's built-in echo app to its workers. */
 export const WORKER_UPSTREAM_ENV = 'OUTPOST_WORKER_ECHO_APP';
+
+/** The environment variable that hands a new worker the config text the others serve. */
+const WORKER_CONFIG_ENV = 'OUTPOST_WORKER_CONFIG';
+/** Linux refuses a single environment string over 128 KiB; a bigger file is read from disk. */
+const MAX_CONFIG_ENV_BYTES = 100_000;
+
+/** The environment that gives a new worker `text` as its config file's text. */
+export function workerConfigEnv(text: string | undefined): Record<string, string> {
+  if (text === undefined || Buffer.byteLength(text) > MAX_CONFIG_ENV_BYTES) return {};
+  return { [WORKER_CONFIG_ENV]: text };
+}
+
+/** In a worker: the config text its primary handed over, if any. */
+export function workerConfigText(): string | undefined {
+  return cluster.isWorker ? process.env[WORKER_CONFIG_ENV] : undefined;
+}
 
 const RESTARTS_PER_MINUTE = 5;
 const STOP_TIMEOUT_MS = 10_000;
@@ -43,7 +60,10 @@ export function isServeWorker(): boolean {
  */
 export async function startWorkers(options: {
   count: number;
-  env: Record<string, string>;
+  /** The environment of each worker, asked at each start (a replacement gets today's). */
+  env: () => Record<string, string>;
+  /** Told the config text a worker now serves after a reload. */
+  onApplied: (text: string) => void;
   onWarning: (message: string) => void;
   /** What the workers say that is not a warning (the config file was reloaded). */
   onNotice: (message: string) => void;
@@ -58,11 +78,12 @@ export async function startWorkers(options: {
   const restarts: number[] = [];
 
   const fork = (): Promise<ListeningUrls> => {
-    const worker = cluster.fork(options.env);
+    const worker = cluster.fork(options.env());
     workers.add(worker);
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'warning') warn(message.message);
       if (message.type === 'notice') notice(message.message);
+      if (message.type === 'applied') options.onApplied(message.text);
     });
     const started = untilListening(worker).then((urls) => {
       listening.add(worker);
@@ -192,6 +213,9 @@ export const workerChannel = {
   },
   notice(message: string): void {
     send({ type: 'notice', message });
+  },
+  applied(text: string): void {
+    send({ type: 'applied', text });
   },
   /**
    * Resolves when this worker is asked to stop. Call it first thing: a request to stop that comes

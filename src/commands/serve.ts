@@ -11,12 +11,14 @@ import {
   isServeWorker,
   startWorkers,
   workerChannel,
+  workerConfigEnv,
+  workerConfigText,
 } from '../cli/serve-workers.js';
 import { MODES, type OutpostConfig } from '../core/config/config.js';
 import { OutpostError } from '../core/errors.js';
 import { loadLoggedInIdentity } from '../core/headers/logged-in-identity.js';
 import type { Identity } from '../core/identity/identity.js';
-import { configFilePath, loadConfig } from '../core/config/load-config.js';
+import { configFilePath, loadConfig, readConfigText } from '../core/config/load-config.js';
 import { PROXY_KINDS, type ProxyKind } from '../core/forward-auth/original-url.js';
 import { renderProxyConfig } from '../core/forward-auth/snippets/proxy-config.js';
 import { startOutpost } from '../core/proxy/outpost-server.js';
@@ -93,9 +95,10 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
     const { flags } = await this.parse(Serve);
     const stateDir = this.stateDirFrom(flags['state-dir']);
     const source = { cwd: process.cwd(), env: process.env, configPath: flags.config };
-    const load = () =>
+    const load = (text: string | undefined) =>
       loadConfig({
         ...source,
+        ...(text === undefined ? {} : { text }),
         flags: {
           internal_host: flags.upstream,
           port: flags.port,
@@ -110,7 +113,9 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
           workers: flags.workers,
         },
       });
-    const config = await load();
+    // a worker starts from the version its primary last saw served, not from a broken save
+    const text = workerConfigText() ?? (await readConfigText(source));
+    const config = await load(text);
     if (flags['print-config']) {
       process.stdout.write(renderProxyConfig(flags['print-config'] as ProxyKind, config));
       return;
@@ -120,7 +125,7 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
     const preset = await presetOf(flags.user ?? process.env.OUTPOST_USER, config, stateDir);
     // made here once, before any worker starts, so that they all share one certificate
     const tls = await loadTlsMaterial({ stateDir, cert: config.cert, key: config.key });
-    if (config.workers > 1) return this.runWorkers(config, tls, preset.name);
+    if (config.workers > 1) return this.runWorkers(config, tls, preset.name, text);
 
     const accessLog = new LineBatch(process.stdout);
     const handle = await startOutpost({
@@ -150,13 +155,19 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
     config: OutpostConfig,
     tls: TlsMaterial | null,
     presetName: string | undefined,
+    configText: string | undefined,
   ): Promise<void> {
     const echo = config.internal_host
       ? null
       : await import('../core/echo/echo-app.js').then(({ startEchoApp }) => startEchoApp());
+    let served = configText;
     const group = await startWorkers({
       count: config.workers,
-      env: echo ? { [WORKER_UPSTREAM_ENV]: echo.url } : {},
+      env: () => ({
+        ...(echo ? { [WORKER_UPSTREAM_ENV]: echo.url } : {}),
+        ...workerConfigEnv(served),
+      }),
+      onApplied: (text) => (served = text),
       onWarning: warn,
       onNotice: (message) => process.stdout.write(`${out.green('config:')} ${message}\n`),
     }).catch(async (error: unknown) => {
@@ -200,6 +211,7 @@ Flags beat OUTPOST_* environment variables, which beat outpost.yaml, which beats
         current: config,
         apply: (next) => handle.reconfigure(next),
         notice: (message) => workerChannel.notice(message),
+        onApplied: (text) => workerChannel.applied(text),
         warn: (message) => workerChannel.warning(message),
       });
       await stop;

@@ -11,7 +11,12 @@ import {
 } from '../helpers/recording-upstream.js';
 import { signInWithForm } from '../helpers/sign-in.js';
 import { until } from '../helpers/until.js';
-import { childrenOf, startServeProcess, type ServeProcess } from '../hardening/serve-process.js';
+import {
+  childrenOf,
+  socketsTo,
+  startServeProcess,
+  type ServeProcess,
+} from '../hardening/serve-process.js';
 
 interface Setup {
   upstream: string;
@@ -130,7 +135,13 @@ describe('serve reloads outpost.yaml when it is saved', () => {
       serve,
       yaml({ upstream: other.url, rules: '^/health$', extra: 'log_format: json' }),
     );
-    assert.match(said, /warning: log_format changed: restart serve to use the new value/);
+    assert.match(said, /reloaded: log_format changed/);
+    // the warning goes to stderr, which may arrive after the notice on stdout
+    await until('the restart warning', () =>
+      /warning: log_format changed: restart serve to use the new value/.test(serve.output())
+        ? true
+        : undefined,
+    );
     await request(`${serve.url}/still-pretty`, { jar });
     await until('the access log line', () =>
       /\d\d:\d\d:\d\d GET \/still-pretty 200 alice/.test(serve.output()) ? true : undefined,
@@ -199,5 +210,27 @@ describe('serve --workers 2 reloads outpost.yaml in every worker', () => {
     assert.match(said, /still serving with the previous configuration/);
     assert.equal((await request(`${serve.url}/still`)).status, 200);
     assert.deepEqual(headerValues(app.last(), 'X-Authentik-Username'), ['alice']);
+  });
+  it('a worker that replaces a dead one starts from the version served, not the broken save', async () => {
+    // the previous test left a file that cannot be served (--user alice is gone from it)
+    const before = childrenOf(serve.pid);
+    process.kill(before[0]!, 'SIGKILL');
+    const replacement = await until('a replacement worker', () =>
+      childrenOf(serve.pid).find((pid) => !before.includes(pid)),
+    );
+    assert.match(serve.output(), /worker \d+ stopped \(signal SIGKILL\); starting another/);
+
+    // the replacement is ready once it forwards requests to the app itself
+    const appPort = Number(new URL(app.url).port);
+    await until('the replacement worker to serve', async () => {
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => request(`${serve.url}/after-replace/${i}`)),
+      );
+      assert.ok(answers.every((answer) => answer.status === 200));
+      return socketsTo(replacement, appPort) > 0 ? true : undefined;
+    });
+    const groups = app.received.slice(-10).map((r) => headerValues(r, 'X-Authentik-Groups')[0]);
+    assert.deepEqual(groups, Array(10).fill('staff|ops'), 'every worker serves the last good one');
+    assert.doesNotMatch(serve.output(), /workers keep stopping|could not start/);
   });
 });

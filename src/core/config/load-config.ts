@@ -28,6 +28,11 @@ export interface LoadConfigOptions {
   flags?: Partial<Record<string, unknown>>;
   /** `--config`; beats `OUTPOST_CONFIG`. */
   configPath?: string;
+  /**
+   * The config file's text, already read by the caller (so that it knows which version it
+   * loaded); the file itself is then not read. Its name still comes from the path.
+   */
+  text?: string;
 }
 
 type Scalars = Omit<
@@ -159,17 +164,28 @@ async function readConfigFile(
 ): Promise<{ file: string | null; source: YamlSource | null; digest?: string }> {
   const explicit = options.configPath ?? options.env.OUTPOST_CONFIG;
   const path = configFilePath(options);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    if (systemErrorCode(cause) === 'ENOENT' && explicit === undefined) {
-      return { file: null, source: null };
-    }
-    throw unreadable(path, explicit !== undefined, cause);
-  }
+  const text = options.text ?? (await readConfigText(options));
+  if (text === undefined) return { file: null, source: null };
   const shown = isAbsolute(explicit ?? '') ? path : relative(options.cwd, path) || path;
   return { file: shown, source: parseYamlSource(text), digest: digestOf(text) };
+}
+
+/**
+ * The config file's text, or undefined when the default `outpost.yaml` does not exist.
+ *
+ * @throws OutpostError CONFIG_NOT_FOUND for a missing `--config` file, CONFIG_UNREADABLE.
+ */
+export async function readConfigText(
+  options: Pick<LoadConfigOptions, 'cwd' | 'env' | 'configPath'>,
+): Promise<string | undefined> {
+  const explicit = options.configPath ?? options.env.OUTPOST_CONFIG;
+  const path = configFilePath(options);
+  try {
+    return await readFile(path, 'utf8');
+  } catch (cause) {
+    if (systemErrorCode(cause) === 'ENOENT' && explicit === undefined) return undefined;
+    throw unreadable(path, explicit !== undefined, cause);
+  }
 }
 
 function unreadable(path: string, explicit: boolean, cause: unknown): OutpostError {
